@@ -1,0 +1,234 @@
+"""Command line: a thin layer over the public API.
+
+``bandung-mapping report``  measure a study area and write tables, map, report, run.json
+``bandung-mapping ndvi``    write an NDVI Cloud-Optimized GeoTIFF from red and NIR bands
+``bandung-mapping compare`` put two finished reports side by side
+``bandung-mapping batch``   run many study areas / dates from a TOML config on Dask
+``bandung-mapping sample``  write the synthetic sample's files into a folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from ._log import enable_console_logging
+from .errors import BandungMappingError
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--city", default=None, help="city profile: bundled name (bandung, daegu) or a .toml path")
+    src = p.add_argument_group("vector inputs (default: the built-in synthetic sample)")
+    src.add_argument("--boundaries", help="boundary file of the lowest zone level (GeoJSON, GPKG, SHP ...)")
+    src.add_argument("--place", help="place name to fetch boundaries and OSM data online (cached)")
+    src.add_argument("--osm", action="append", default=[], metavar="FILE",
+                     help="local OSM file: .osm(.gz/.bz2), .osm.pbf, or GeoJSON/GPKG export; repeatable")
+    src.add_argument("--parks", help="park list with coordinates and areas (CSV; columns from the city profile)")
+    src.add_argument("--population", help="population table (CSV)")
+    src.add_argument("--year", type=int, help="population year (default: latest)")
+    src.add_argument("--semester", "--period", dest="period", help="population semester/month (default: latest)")
+    src.add_argument("--rth-rules", help="RTH tag-rules TOML (default: the city profile's)")
+    src.add_argument("--network", help="walk network (.graphml); default built from OSM highways")
+    ras = p.add_argument_group("raster inputs")
+    ras.add_argument("--red", help="red band PATH[:BAND]")
+    ras.add_argument("--nir", help="near-infrared band PATH[:BAND]")
+    ras.add_argument("--sensor", choices=["generic", "sentinel2", "landsat"], default=None,
+                     help="band conventions of --red/--nir (default generic; sentinel2 with --sentinel2)")
+    ras.add_argument("--boa-offset", type=float, help="Sentinel-2 BOA_ADD_OFFSET when the metadata lacks it")
+    ras.add_argument("--scl", help="Sentinel-2 scene classification (SCL) raster: cloud mask / green source")
+    ras.add_argument("--landcover", help="land-cover raster used as a green source")
+    ras.add_argument("--landcover-kind", default="worldcover", help="worldcover (default) or a class-map TOML")
+    ras.add_argument("--sentinel2", help="Sentinel-2 L2A .SAFE folder or a folder of *_B04_10m/*_B08_10m/*_SCL_20m")
+    ras.add_argument("--stac", metavar="START/END", help="search Sentinel-2 on a STAC API for this date range")
+    ras.add_argument("--max-cloud", type=float, default=20.0, help="maximum scene cloud %% for --stac")
+    out = p.add_argument_group("outputs")
+    out.add_argument("--lang", default=None, help="label language: id (default for Bandung), en, ko")
+    out.add_argument("--self-contained", dest="self_contained", action="store_true", default=True,
+                     help="inline Leaflet and all scripts in map.html (default)")
+    out.add_argument("--cdn", dest="self_contained", action="store_false",
+                     help="load Leaflet from CDNs instead (smaller map.html, needs internet)")
+    out.add_argument("--per-kecamatan", action="store_true",
+                     help="also write one report per middle-level zone (kecamatan / gu) and an index page")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``bandung-mapping``."""
+    parser = argparse.ArgumentParser(
+        prog="bandung-mapping",
+        description="Map buildings and green open space (RTH) and compute green-space indicators.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("report", help="measure a study area and write tables, map.html, report.html, run.json")
+    _add_report_args(rep)
+
+    nd = sub.add_parser("ndvi", help="write NDVI as a Cloud-Optimized GeoTIFF")
+    nd.add_argument("--red", required=True, help="red band PATH[:BAND]")
+    nd.add_argument("--nir", required=True, help="NIR band PATH[:BAND]")
+    nd.add_argument("--sensor", choices=["generic", "sentinel2", "landsat"], default="generic")
+    nd.add_argument("--scale", type=float, help="generic sensor: reflectance = DN * scale + offset")
+    nd.add_argument("--offset", type=float, help="generic sensor: additive offset")
+    nd.add_argument("--nodata", type=float, help="input nodata value")
+    nd.add_argument("--boa-offset", type=float, help="Sentinel-2 BOA_ADD_OFFSET when the metadata lacks it")
+    nd.add_argument("--mask", help="cloud mask raster (Sentinel-2 SCL or Landsat QA_PIXEL)")
+    nd.add_argument("--out", required=True, help="output GeoTIFF")
+
+    cmp_ = sub.add_parser("compare", help="compare two finished report folders side by side")
+    cmp_.add_argument("run_a")
+    cmp_.add_argument("run_b")
+    cmp_.add_argument("--out", required=True)
+    cmp_.add_argument("--lang", default="en", help="en (default), id, ko")
+
+    bat = sub.add_parser("batch", help="run many study areas / dates from a TOML config (Dask)")
+    bat.add_argument("config", help="batch TOML file")
+    bat.add_argument("--out", help="output root (default: the config's)")
+    bat.add_argument("--scheduler", help="address of an existing Dask scheduler (default: a LocalCluster)")
+    bat.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    bat.add_argument("--serial", action="store_true", help="run without Dask, one task after another")
+
+    sm = sub.add_parser("sample", help="write the synthetic sample's input files into a folder")
+    sm.add_argument("--out", required=True)
+    return parser
+
+
+def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .loading import load_study_area
+    from .pipeline import run_report
+    from .sample import default_sample_folder, write_sample
+
+    kwargs = dict(
+        place=args.place, osm=args.osm or None, parks=args.parks, population=args.population, year=args.year,
+        period=args.period, rth_rules=args.rth_rules, network=args.network, red=args.red, nir=args.nir,
+        scl=args.scl, landcover=args.landcover, landcover_kind=args.landcover_kind, sentinel2=args.sentinel2,
+        boa_offset=args.boa_offset,
+    )
+    if args.boundaries is None and args.place is None:
+        if any(v for k, v in kwargs.items() if k not in ("landcover_kind",)):
+            raise SystemExit("error: inputs were given without --boundaries or --place; give one of them "
+                             "(or none at all to run the built-in synthetic sample)")
+        files = write_sample(default_sample_folder(), overwrite=False)
+        study = load_study_area(
+            city=args.city or "sample", boundaries=files["boundaries"], osm=[files["osm"]],
+            population=files["population"], red=files["red"], nir=files["nir"], sensor="sentinel2", synthetic=True,
+        )
+        if not args.quiet:
+            print("No inputs given: running the built-in SYNTHETIC sample city (not real data).", file=sys.stderr)
+    else:
+        sensor = args.sensor or "generic"
+        if args.stac:
+            from .stac import rasters_from_stac
+
+            start, _, end = args.stac.partition("/")
+            study0 = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, **{
+                k: v for k, v in kwargs.items() if k in ("place", "osm", "parks", "population", "year", "period",
+                                                         "rth_rules", "network")})
+            rs = rasters_from_stac(study0.zones[study0.city.levels[-1]], start, end, max_cloud_pct=args.max_cloud)
+            study = study0.replace(rasters=rs)
+        else:
+            study = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, sensor=sensor, **kwargs)
+    per_level = study.city.levels[1] if args.per_kecamatan and len(study.city.levels) > 2 else None
+    result = run_report(
+        study, args.out, lang=args.lang, self_contained=args.self_contained, per_zone_level=per_level,
+        progress=None if not args.quiet else False, command=["bandung-mapping", *argv],
+    )
+    if not args.quiet:
+        _summary(result)
+    return 0
+
+
+def _summary(result) -> None:  # type: ignore[no-untyped-def]
+    info = result.run_info
+    top = info["city"]["levels"][-1]
+    t = result.measures.tables[top].iloc[0]
+    lines = [f"Wrote {len(result.files)} files to {result.out_dir}:"]
+    lines += [f"  {p.relative_to(result.out_dir)}" for p in sorted(result.files)]
+    pop = t.get("population")
+    lines.append(
+        f"{info['city']['name']}: area {t['area_ha']:,.1f} ha, population "
+        f"{'n/a' if pop != pop else f'{pop:,.0f}'}, RTH {t['rth_area_ha']:,.2f} ha ({t['rth_pct']:.2f} %)"
+    )
+    if info.get("synthetic"):
+        lines.append("NOTE: " + info["notice"])
+    print("\n".join(lines))
+
+
+def _cmd_ndvi(args: argparse.Namespace) -> int:
+    from .raster import write_ndvi
+
+    path = write_ndvi(args.red, args.nir, args.out, sensor=args.sensor, scale=args.scale, offset=args.offset,
+                      nodata=args.nodata, boa_offset=args.boa_offset, mask=args.mask)
+    if not args.quiet:
+        print(f"Wrote NDVI to {path}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs
+
+    path = compare_runs(args.run_a, args.run_b, args.out, lang=args.lang)
+    if not args.quiet:
+        print(f"Wrote the comparison to {path}")
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    result = run_batch(args.config, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                       serial=args.serial)
+    if not args.quiet:
+        print(result.summary())
+    return 0 if result.ok else 1
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import write_sample
+
+    files = write_sample(args.out)
+    if not args.quiet:
+        print("Wrote the SYNTHETIC sample city to " + str(Path(args.out)) + ":")
+        for p in files.values():
+            print("  " + p.name)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bandung-mapping`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * args.verbose
+    enable_console_logging(max(level, logging.DEBUG))
+    try:
+        if args.command == "report":
+            return _cmd_report(args, argv)
+        if args.command == "ndvi":
+            return _cmd_ndvi(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
+        if args.command == "batch":
+            return _cmd_batch(args)
+        if args.command == "sample":
+            return _cmd_sample(args)
+    except BandungMappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Build a :class:`StudyArea` from files, place names or the sample: the one entry point."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ._log import get_logger
+from ._validate import check_input_path
+from .errors import InputError
+from .profiles import CityProfile, load_city, load_rth_rules
+from .study_area import RasterSources, StudyArea
+
+__all__ = ["load_study_area", "file_sha256"]
+
+log = get_logger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 of a file (a folder gets the hash of its sorted file names and sizes)."""
+    p = Path(path)
+    h = hashlib.sha256()
+    if p.is_dir():
+        for f in sorted(p.rglob("*")):
+            if f.is_file():
+                h.update(f"{f.relative_to(p)}:{f.stat().st_size}".encode())
+        return h.hexdigest()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _empty_points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"osmid": pd.Series(dtype=str), "rth_jenis": pd.Series(dtype=str), "is_public": pd.Series(dtype=bool),
+         "area_m2": pd.Series(dtype=float)},
+        geometry=gpd.GeoSeries([], crs="EPSG:4326"),
+    )
+
+
+def _empty_polygons() -> gpd.GeoDataFrame:
+    return _empty_points()
+
+
+def _split_band(spec: PathLike | None) -> str | None:
+    if spec is None:
+        return None
+    s = str(spec)
+    path = s.rsplit(":", 1)[0] if (":" in s and s.rsplit(":", 1)[1].isdigit()) else s
+    check_input_path(path, what="raster file")
+    return s
+
+
+def load_study_area(
+    *,
+    city: str | CityProfile = "bandung",
+    boundaries: PathLike | None = None,
+    place: str | None = None,
+    osm: Sequence[PathLike] | PathLike | None = None,
+    parks: PathLike | None = None,
+    population: PathLike | None = None,
+    year: int | None = None,
+    period: int | str | None = None,
+    rth_rules: PathLike | None = None,
+    network: PathLike | None = None,
+    red: PathLike | None = None,
+    nir: PathLike | None = None,
+    scl: PathLike | None = None,
+    landcover: PathLike | None = None,
+    landcover_kind: str = "worldcover",
+    sentinel2: PathLike | None = None,
+    sensor: str = "generic",
+    boa_offset: float | None = None,
+    raster_date: str | None = None,
+    synthetic: bool = False,
+) -> StudyArea:
+    """Load every input of a study area and return an immutable :class:`StudyArea`.
+
+    Parameters
+    ----------
+    city : str or CityProfile, default "bandung"
+        Bundled city profile name or a path to a profile TOML.
+    boundaries : path, optional
+        Zone boundary file (GeoJSON, GeoPackage, Shapefile ...) of the lowest level.
+    place : str, optional
+        Place name to fetch boundaries and OSM features online (osmnx, cached on disk).
+    osm : path or list of paths, optional
+        Local OSM files: ``.osm`` (plain, .gz, .bz2), ``.osm.pbf``, GeoJSON/GeoPackage exports.
+    parks : path, optional
+        A park list with coordinates and areas (e.g. the Korean urban-park standard CSV).
+    population : path, optional
+        Population table, joined to the lowest zones by code or by name.
+    year, period : optional
+        Which year (and semester / month) of the population table to use; default the latest.
+    rth_rules : path, optional
+        RTH tag-rules file; default the city profile's bundled rules.
+    network : path, optional
+        A walk network (``.graphml``); default: built from the OSM ``highway`` ways if any.
+    red, nir, scl, landcover, sentinel2 : path, optional
+        Raster inputs (``PATH`` or ``PATH:BAND``), a Sentinel-2 ``.SAFE`` or band folder.
+    sensor : {"generic", "sentinel2", "landsat"}
+        Band conventions (scale and offset) of ``red``/``nir``.
+    synthetic : bool
+        Mark the study area as synthetic (the built-in sample does).
+
+    Returns
+    -------
+    StudyArea
+
+    Examples
+    --------
+    >>> from bandung_mapping import sample
+    >>> files = sample.write_sample(sample.default_sample_folder(), overwrite=False)
+    >>> s = load_study_area(city="sample", boundaries=files["boundaries"], osm=[files["osm"]],
+    ...                     population=files["population"], synthetic=True)
+    >>> sorted(s.zones)
+    ['kecamatan', 'kelurahan', 'kota']
+    """
+    from . import boundaries as _boundaries
+    from . import classify as _classify
+    from . import osm as _osm
+    from . import population as _population
+
+    profile = city if isinstance(city, CityProfile) else load_city(city)
+    inputs: list[dict[str, str]] = []
+    excluded: dict[str, int] = {}
+    notes: list[str] = []
+
+    def record(role: str, path: PathLike) -> None:
+        p = Path(str(path).rsplit(":", 1)[0]) if not Path(str(path)).exists() else Path(path)
+        inputs.append({"role": role, "path": str(path), "sha256": file_sha256(p) if p.exists() else ""})
+
+    # ---- zones
+    if boundaries is not None:
+        check_input_path(boundaries, what="boundary file (--boundaries)")
+        zones = _boundaries.zones_from_file(boundaries, city=profile)
+        record("boundaries", boundaries)
+    elif place is not None:
+        zones = _boundaries.zones_from_place(place, city=profile)
+        inputs.append({"role": "boundaries", "path": f"osm:{place}", "sha256": ""})
+    else:
+        raise InputError("no study area: give boundaries= (a boundary file) or place= (a place name)")
+    zones = dict(zones)
+    lowest = profile.levels[0]
+    if lowest not in zones:
+        raise InputError(f"boundaries gave levels {sorted(zones)}; expected the lowest level {lowest!r}")
+
+    # ---- population
+    if population is not None:
+        check_input_path(population, what="population table (--population)")
+        table = _population.read_population(population, city=profile, year=year, period=period)
+        zones, join_report = _population.join_population(zones, table, city=profile)
+        zones = dict(zones)
+        record("population", population)
+        unmatched = join_report.get("unmatched_zones", []) if isinstance(join_report, dict) else []
+        if unmatched:
+            notes.append(f"population: {len(unmatched)} zone(s) not matched: {unmatched[:10]}")
+            excluded["population_unmatched_zones"] = len(unmatched)
+        if isinstance(join_report, dict):
+            notes += [str(n) for n in join_report.get("notes", [])]
+
+    study_polygon = zones[profile.levels[-1]].union_all()
+
+    # ---- OSM features -> green spaces, buildings, walk lines
+    osm_paths = [osm] if isinstance(osm, (str, os.PathLike)) else list(osm or [])
+    features = None
+    if osm_paths:
+        for p in osm_paths:
+            check_input_path(p, what="OSM file (--osm)")
+            record("osm", p)
+        features = _osm.features_from_files(osm_paths, polygon=study_polygon)
+    elif place is not None:
+        features = _osm.features_from_place(place)
+    rules = load_rth_rules(rth_rules if rth_rules is not None else profile.rth_rules)
+    if rth_rules is not None:
+        record("rth_rules", rth_rules)
+
+    green_spaces, green_points, buildings, lines = _empty_polygons(), _empty_points(), None, None
+    if features is not None and len(features):
+        metric_crs = profile.metric_crs
+        green_spaces, green_points, report = _classify.classify_green_spaces(
+            features, rules=rules, study_area=study_polygon, metric_crs=metric_crs
+        )
+        for k, v in (report.get("excluded", {}) if isinstance(report, dict) else {}).items():
+            excluded[f"green_{k}"] = int(v)
+        if "building" in features.columns:
+            buildings = _classify.classify_buildings(features, metric_crs=metric_crs)
+            if study_polygon is not None and len(buildings):
+                inside = buildings.geometry.representative_point().within(study_polygon)
+                excluded["buildings_outside_study_area"] = int((~inside).sum())
+                buildings = buildings[inside.to_numpy()].copy()
+        if "highway" in features.columns:
+            lines = features[features["highway"].notna() & features.geom_type.isin(["LineString", "MultiLineString"])]
+
+    # ---- parks given as points with an area
+    if parks is not None:
+        from . import parks as _parks
+
+        check_input_path(parks, what="park list (--parks)")
+        pts = _parks.parks_from_csv(parks, city=profile)
+        record("parks", parks)
+        green_points = pts if len(green_points) == 0 else pd.concat([green_points, pts], ignore_index=True)
+        notes.append("parks given as points: their official area counts in the zone that contains the point; "
+                      "for access each is treated as a disc of equal area around the point")
+
+    # ---- walk network
+    graph: Any = None
+    if network is not None:
+        from . import network as _network
+
+        check_input_path(network, what="walk network (--network)")
+        graph = _network.walk_network_from_file(network)
+        record("network", network)
+    elif lines is not None and len(lines):
+        from . import network as _network
+
+        graph = _network.walk_network_from_lines(lines)
+
+    # ---- rasters
+    if sentinel2 is not None:
+        from . import raster as _raster
+
+        check_input_path(sentinel2, what="Sentinel-2 folder (--sentinel2)")
+        found = _raster.find_sentinel2_bands(sentinel2)
+        red = red or found.get("red")
+        nir = nir or found.get("nir")
+        scl = scl or found.get("scl")
+        sensor = "sentinel2"
+        record("sentinel2", sentinel2)
+    rasters = RasterSources(
+        red=_split_band(red), nir=_split_band(nir), scl=_split_band(scl), landcover=_split_band(landcover),
+        landcover_kind=landcover_kind, sensor=sensor, boa_offset=boa_offset, date=raster_date,
+    )
+    if (rasters.red is None) != (rasters.nir is None):
+        raise InputError("NDVI needs both red and nir; got only one of them")
+    for role, p in (("red", red), ("nir", nir), ("scl", scl), ("landcover", landcover)):
+        if p is not None and sentinel2 is None:
+            record(role, p)
+
+    return StudyArea(
+        city=profile,
+        zones={lv: zones[lv] for lv in profile.levels},
+        green_spaces=green_spaces,
+        green_points=green_points,
+        buildings=buildings,
+        network=graph,
+        rasters=rasters,
+        excluded=excluded,
+        inputs=inputs,
+        synthetic=synthetic,
+        notes=notes,
+        rth_rules_source=str(rules.get("_source", "")),
+    )

@@ -1,0 +1,397 @@
+"""Walk network: from OSM files, osmnx GraphML or street lines, to a compact CSR graph.
+
+Graphs are osmnx-style :class:`networkx.MultiDiGraph` objects in EPSG:4326: nodes carry
+``x``/``y`` (longitude/latitude), edges carry ``length`` (metres), ``highway`` and, where
+known, ``osmid`` and ``geometry``; the graph attribute ``crs`` is ``"EPSG:4326"``. Walking
+ignores one-way restrictions, so every street is present in both directions.
+
+Distances are computed on :class:`CSGraph`, a symmetric ``scipy.sparse.csr_matrix`` of edge
+lengths in metres plus node coordinates in the metric CRS (see :func:`to_csgraph`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+
+from ._log import get_logger
+from ._validate import check_gdf, check_input_path
+from .errors import CRSError, EmptyAreaError, InputError, InputFileError
+
+__all__ = [
+    "EXCLUDED_HIGHWAY",
+    "CSGraph",
+    "walkable_mask",
+    "walk_network_from_file",
+    "walk_network_from_osm",
+    "walk_network_from_lines",
+    "filter_walkable",
+    "to_csgraph",
+    "csgraph_from_arrays",
+]
+
+log = get_logger(__name__)
+
+#: ``highway`` values nobody walks on (following osmnx's ``walk`` filter, which keeps trunk
+#: roads: in Indonesian cities many trunk roads are lined with houses and pavements).
+EXCLUDED_HIGHWAY: frozenset[str] = frozenset(
+    {
+        "motorway", "motorway_link", "construction", "proposed", "planned", "raceway",
+        "bus_guideway", "abandoned", "razed", "platform", "no", "cycleway", "escape",
+    }
+)
+_NO_ACCESS = frozenset({"no", "private"})
+_FOOT_OK = frozenset({"yes", "designated", "permissive", "official"})
+
+
+def _first(value: Any) -> Any:
+    """First element of a list-valued tag (osmnx merges tags of simplified edges into lists)."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else None
+    return value
+
+
+def _values(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value if v is not None and v == v]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [str(value)]
+
+
+def _walkable(tags: dict[str, Any], excluded: frozenset[str]) -> bool:
+    highway = _values(tags.get("highway"))
+    if not highway or all(h in excluded for h in highway):
+        return False
+    foot = set(_values(tags.get("foot")))
+    if foot & {"no"} and not foot & _FOOT_OK:
+        return False
+    access = set(_values(tags.get("access")))
+    if access and access <= _NO_ACCESS and not foot & _FOOT_OK:
+        return False
+    if set(_values(tags.get("area"))) == {"yes"}:
+        return False
+    return True
+
+
+def walkable_mask(
+    features: pd.DataFrame, *, exclude_highway: Iterable[str] = EXCLUDED_HIGHWAY
+) -> pd.Series:
+    """Whether each OSM way is walkable, from its ``highway``, ``access``, ``foot`` and ``area`` tags.
+
+    A way is walkable when it has a ``highway`` tag not in ``exclude_highway``, is not
+    ``access=no/private`` (unless ``foot=yes/designated/permissive``), not ``foot=no`` and
+    not ``area=yes``.
+
+    Parameters
+    ----------
+    features : DataFrame
+        OSM ways with tag columns (as returned by ``osmnx.features_from_xml``).
+    exclude_highway : iterable of str
+        ``highway`` values to drop.
+
+    Returns
+    -------
+    Series of bool aligned to ``features``' index, named ``walkable``.
+    """
+    if not isinstance(features, pd.DataFrame):
+        raise InputError(f"features must be a DataFrame of OSM ways, got {type(features).__name__}")
+    if "highway" not in features.columns:
+        raise InputError("features lacks a 'highway' column; expected OSM ways with highway tags")
+    excluded = frozenset(exclude_highway)
+    cols = [c for c in ("highway", "access", "foot", "area") if c in features.columns]
+    values = [
+        _walkable(dict(zip(cols, row)), excluded) for row in features[cols].itertuples(index=False)
+    ]
+    return pd.Series(values, index=features.index, name="walkable", dtype=bool)
+
+
+def filter_walkable(
+    graph: nx.MultiDiGraph, *, exclude_highway: Iterable[str] = EXCLUDED_HIGHWAY
+) -> nx.MultiDiGraph:
+    """Return a copy of ``graph`` with only walkable edges (both directions) and no isolated nodes.
+
+    Edges without a ``highway`` attribute are dropped; ``access``/``foot``/``area`` are
+    applied as in :func:`walkable_mask`. Every kept edge also gets its reverse, so one-way
+    streets can be walked both ways.
+    """
+    if not isinstance(graph, nx.MultiDiGraph):
+        raise InputError(f"graph must be a networkx.MultiDiGraph, got {type(graph).__name__}")
+    excluded = frozenset(exclude_highway)
+    out = nx.MultiDiGraph()
+    out.graph.update(graph.graph)
+    kept = 0
+    for u, v, data in graph.edges(data=True):
+        if not _walkable(data, excluded):
+            continue
+        kept += 1
+        for a, b in ((u, v), (v, u)):
+            if not out.has_edge(a, b) or all(
+                d.get("length") != data.get("length") for d in out.get_edge_data(a, b).values()
+            ):
+                out.add_edge(a, b, **data)
+    for n in out.nodes:
+        out.nodes[n].update(graph.nodes[n])
+    log.info("kept %d of %d edges as walkable", kept, graph.number_of_edges())
+    return out
+
+
+def walk_network_from_file(
+    path: str | os.PathLike[str], *, exclude_highway: Iterable[str] = EXCLUDED_HIGHWAY
+) -> nx.MultiDiGraph:
+    """Read a walk network from ``.graphml`` (osmnx), ``.osm``/``.xml`` (OSM XML) or a line file.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.graphml`` is read with ``osmnx.load_graphml``; ``.osm``, ``.xml``, ``.osm.bz2``
+        with ``osmnx.graph_from_xml`` (which keeps every way, so highway values are filtered
+        here); any other vector file (GeoJSON, GPKG, ...) is read as street lines with
+        ``highway`` tags and noded by :func:`walk_network_from_lines`.
+    exclude_highway : iterable of str
+        ``highway`` values to drop (default :data:`EXCLUDED_HIGHWAY`).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        osmnx-style graph in EPSG:4326 with walkable edges in both directions.
+    """
+    p = check_input_path(path, what="walk network file")
+    name = p.name.lower()
+    import osmnx as ox
+
+    try:
+        if name.endswith(".graphml"):
+            graph = ox.load_graphml(p)
+        elif name.endswith((".osm", ".xml", ".osm.bz2", ".xml.bz2")):
+            graph = ox.graph_from_xml(p, bidirectional=True, simplify=True, retain_all=True)
+        else:
+            lines = gpd.read_file(p)
+            return walk_network_from_osm(lines, exclude_highway=exclude_highway)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"cannot read walk network {p.name}: {exc}") from exc
+    crs = graph.graph.get("crs", "EPSG:4326")
+    if pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
+        graph = ox.project_graph(graph, to_crs="EPSG:4326")
+    out = filter_walkable(graph, exclude_highway=exclude_highway)
+    if out.number_of_edges() == 0:
+        raise EmptyAreaError(f"walk network {p.name} holds no walkable street")
+    out.graph["crs"] = "EPSG:4326"
+    out.graph["source"] = p.name
+    return out
+
+
+def walk_network_from_osm(
+    features: gpd.GeoDataFrame, *, exclude_highway: Iterable[str] = EXCLUDED_HIGHWAY
+) -> nx.MultiDiGraph:
+    """Build a walk network from OSM ways (e.g. ``osmnx.features_from_xml``), keeping walkable ones.
+
+    Parameters
+    ----------
+    features : GeoDataFrame
+        OSM features with a ``highway`` column; non-line geometries are ignored.
+    exclude_highway : iterable of str
+        ``highway`` values to drop.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        See :func:`walk_network_from_lines`.
+    """
+    check_gdf(features, name="features", columns=["highway"])
+    lines = features[features.geom_type.isin(["LineString", "MultiLineString"])]
+    lines = lines[walkable_mask(lines, exclude_highway=exclude_highway)]
+    log.info("kept %d of %d OSM features as walkable ways", len(lines), len(features))
+    return walk_network_from_lines(lines)
+
+
+def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
+    """Build a walk graph from street lines, noding at endpoints and at vertices shared by lines.
+
+    Lines that cross without a shared vertex (bridges, tunnels) are not joined, as in OSM.
+    Each line is split at its nodes into edges whose ``length`` is measured in metres (in
+    the line layer's CRS if projected, else its UTM zone). Tag columns ``highway``,
+    ``osmid``, ``name`` are copied to the edges when present.
+
+    Parameters
+    ----------
+    lines : GeoDataFrame
+        LineString/MultiLineString features with a CRS. No walkability filter is applied
+        (use :func:`walk_network_from_osm` for raw OSM ways).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        osmnx-style graph in EPSG:4326, every edge in both directions, integer node ids.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> streets = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (100, 0), (200, 0)]),
+    ...                                      shapely.LineString([(100, 0), (100, 100)])],
+    ...                            crs="EPSG:32748")
+    >>> g = walk_network_from_lines(streets)
+    >>> g.number_of_nodes(), g.number_of_edges()
+    (4, 6)
+    """
+    check_gdf(lines, name="lines", geom_types=["LineString", "MultiLineString"], allow_empty=False)
+    if lines.crs is None:
+        raise CRSError("lines has no CRS; set one (e.g. EPSG:4326) with .set_crs()")
+    lines = lines[~lines.geometry.is_empty & lines.geometry.notna()].explode(index_parts=False)
+    metric = lines if lines.crs.is_projected else lines.to_crs(lines.estimate_utm_crs())
+    geographic = lines.to_crs("EPSG:4326")
+    ndigits = 3 if lines.crs.is_projected else 8
+
+    coords_list = [shapely.get_coordinates(g) for g in lines.geometry.values]
+    metric_list = [shapely.get_coordinates(g) for g in metric.geometry.values]
+    geo_list = [shapely.get_coordinates(g) for g in geographic.geometry.values]
+    counts: dict[tuple[float, float], int] = {}
+    for c in coords_list:
+        for key in map(tuple, np.round(c, ndigits)):
+            counts[key] = counts.get(key, 0) + 1
+    node_id: dict[tuple[float, float], int] = {}
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    tag_cols = [c for c in ("highway", "osmid", "name") if c in lines.columns]
+    tag_rows = lines[tag_cols].to_dict("records") if tag_cols else [{}] * len(lines)
+
+    def _node(key: tuple[float, float], lonlat: np.ndarray) -> int:
+        if key not in node_id:
+            node_id[key] = len(node_id)
+            graph.add_node(node_id[key], x=float(lonlat[0]), y=float(lonlat[1]))
+        return node_id[key]
+
+    for c, cm, cg, tags in zip(coords_list, metric_list, geo_list, tag_rows):
+        if len(c) < 2:
+            continue
+        keys = list(map(tuple, np.round(c, ndigits)))
+        split = [i for i, k in enumerate(keys) if i in (0, len(keys) - 1) or counts[k] > 1]
+        tags = {k: _first(v) for k, v in tags.items() if v is not None and v == v}
+        for i, j in zip(split[:-1], split[1:]):
+            seg = cm[i : j + 1]
+            length = float(np.hypot(*np.diff(seg, axis=0).T).sum())
+            u, v = _node(keys[i], cg[i]), _node(keys[j], cg[j])
+            if u == v and length == 0:
+                continue
+            geom = shapely.LineString(cg[i : j + 1])
+            graph.add_edge(u, v, length=length, geometry=geom, **tags)
+            graph.add_edge(v, u, length=length, geometry=shapely.LineString(cg[i : j + 1][::-1]), **tags)
+    log.info("built a walk graph of %d nodes and %d edges from %d lines",
+             graph.number_of_nodes(), graph.number_of_edges(), len(lines))
+    return graph
+
+
+class CSGraph(NamedTuple):
+    """Compact walk graph: symmetric CSR matrix of edge lengths (m) and node coordinates.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        ``n × n``; entry ``(i, j)`` is the shortest edge length between nodes ``i`` and ``j``.
+    x, y : ndarray
+        Node coordinates in ``crs`` (metres).
+    node_ids : ndarray
+        The original graph's node id of each row.
+    crs : pyproj.CRS
+        The metric CRS of ``x``/``y``.
+    """
+
+    matrix: sp.csr_matrix
+    x: np.ndarray
+    y: np.ndarray
+    node_ids: np.ndarray
+    crs: Any = None
+
+
+def csgraph_from_arrays(
+    u: np.ndarray, v: np.ndarray, length: np.ndarray, x: np.ndarray, y: np.ndarray, *,
+    node_ids: np.ndarray | None = None, crs: Any = None,
+) -> CSGraph:
+    """Build a :class:`CSGraph` from edge index arrays (positions into ``x``/``y``) and lengths.
+
+    Edges are made symmetric; parallel edges keep their minimum length.
+    """
+    n = len(x)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    w = np.asarray(length, dtype=float)
+    if not (len(u) == len(v) == len(w)):
+        raise InputError("u, v and length must have the same length")
+    rows = np.concatenate([u, v])
+    cols = np.concatenate([v, u])
+    ws = np.concatenate([w, w])
+    keep = rows != cols
+    rows, cols, ws = rows[keep], cols[keep], ws[keep]
+    order = np.lexsort((ws, cols, rows))
+    rows, cols, ws = rows[order], cols[order], ws[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    matrix = sp.csr_matrix((ws[first], (rows[first], cols[first])), shape=(n, n))
+    ids = np.arange(n) if node_ids is None else np.asarray(node_ids)
+    return CSGraph(matrix, np.asarray(x, dtype=float), np.asarray(y, dtype=float), ids, crs)
+
+
+def to_csgraph(graph: nx.MultiDiGraph | CSGraph, metric_crs: Any) -> CSGraph:
+    """Turn an osmnx-style graph into a :class:`CSGraph` in ``metric_crs``.
+
+    Edge weights are the ``length`` attribute (metres) where present, otherwise the straight
+    distance between the end nodes in ``metric_crs``. The matrix is symmetric (walking ignores
+    one-way streets); parallel edges keep the shortest.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        Nodes with ``x``/``y`` in the graph's ``crs`` attribute (EPSG:4326 when absent).
+    metric_crs : CRS-like
+        Projected CRS in metres.
+
+    Returns
+    -------
+    CSGraph
+        A named tuple ``(matrix, x, y, node_ids, crs)``.
+    """
+    target = pyproj.CRS.from_user_input(metric_crs)
+    if not target.is_projected:
+        raise CRSError(f"metric_crs must be projected (metres), got {target.to_string()}")
+    if isinstance(graph, CSGraph):
+        if graph.crs is not None and pyproj.CRS.from_user_input(graph.crs) != target:
+            raise CRSError(f"CSGraph is in {graph.crs}, expected {target.to_string()}")
+        return graph
+    if not isinstance(graph, nx.Graph):
+        raise InputError(f"graph must be a networkx graph or CSGraph, got {type(graph).__name__}")
+    if graph.number_of_nodes() == 0:
+        raise EmptyAreaError("the walk network has no nodes")
+    node_ids = np.array(list(graph.nodes), dtype=object)
+    try:
+        x = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=float)
+        y = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=float)
+    except KeyError as exc:
+        raise InputError("every node of the walk network needs 'x' and 'y' attributes") from exc
+    source_crs = pyproj.CRS.from_user_input(graph.graph.get("crs", "EPSG:4326"))
+    if source_crs != target:
+        tr = pyproj.Transformer.from_crs(source_crs, target, always_xy=True)
+        x, y = tr.transform(x, y)
+    position = {n: i for i, n in enumerate(node_ids)}
+    edges = list(graph.edges(data="length"))
+    u = np.fromiter((position[e[0]] for e in edges), dtype=np.int64, count=len(edges))
+    v = np.fromiter((position[e[1]] for e in edges), dtype=np.int64, count=len(edges))
+    length = np.array([np.nan if e[2] is None else float(e[2]) for e in edges], dtype=float)
+    straight = np.hypot(x[u] - x[v], y[u] - y[v])
+    missing = ~np.isfinite(length)
+    length[missing] = straight[missing]
+    if missing.any():
+        log.info("%d edges had no length; used the straight distance", int(missing.sum()))
+    if node_ids.dtype == object:
+        try:
+            node_ids = node_ids.astype(np.int64)
+        except (TypeError, ValueError):
+            pass
+    return csgraph_from_arrays(u, v, length, np.asarray(x), np.asarray(y), node_ids=node_ids, crs=target)

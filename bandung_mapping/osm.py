@@ -1,0 +1,500 @@
+"""OpenStreetMap features: from files (.osm, .osm.pbf, GeoJSON/GeoPackage exports) or online.
+
+Every entry point returns the same table, a GeoDataFrame in EPSG:4326 with one row
+per OSM element:
+
+``osmid``
+    ``"node/5"``, ``"way/123"`` or ``"relation/7"`` (or the source's own id).
+``element``
+    ``"node"``, ``"way"`` or ``"relation"``.
+tag columns
+    every OSM tag found, as strings; a tag that is absent or empty is NaN.
+``source``
+    the file name, or ``"overpass"`` for online downloads.
+``geometry``
+    Point (tagged node), LineString (open way, or closed way that is not an area, e.g.
+    ``highway=*``), Polygon / MultiPolygon (area ways and multipolygon relations, holes kept).
+
+Readers: ``.osm`` XML (plain, ``.gz``, ``.bz2``) is read with ``osmnx.features_from_xml``;
+``.osm.pbf`` with pyosmium (``osmium``) and its area assembler, because osmnx cannot read
+PBF and pyrosm loads every layer into memory at once; GeoJSON / GeoPackage exports (Overpass
+turbo, QGIS QuickOSM) with pyogrio. See ``docs/data_sources.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ._log import get_logger
+from ._overpass import call_osmnx
+from ._validate import check_input_path
+from .errors import EmptyAreaError, InputError, InputFileError
+from .projection import STORAGE_CRS
+
+log = get_logger(__name__)
+
+__all__ = [
+    "FEATURE_FORMATS",
+    "default_tags",
+    "features_from_file",
+    "features_from_files",
+    "features_from_place",
+    "features_from_polygon",
+    "features_from_bbox",
+]
+
+FEATURE_FORMATS = (
+    ".osm, .osm.gz, .osm.bz2, .xml (OSM XML); .osm.pbf / .pbf (OSM PBF); "
+    ".geojson, .json, .gpkg (Overpass turbo or QGIS exports with an '@id', 'id', 'full_id' "
+    "or 'osm_type'+'osm_id' column)"
+)
+_ELEMENTS = ("node", "way", "relation")
+_SHORT = {"n": "node", "w": "way", "r": "relation"}
+# Columns of OSM exports that are metadata, not tags.
+_META_COLUMNS = {
+    "@id", "id", "full_id", "osm_id", "osm_type", "@relations", "@geometry", "@timestamp",
+    "@version", "@changeset", "@user", "@uid", "timestamp", "version", "changeset", "user", "uid",
+    "nodes", "ways", "members", "fid",
+}
+
+
+# --------------------------------------------------------------------------------------
+# the one worker: normalise any table of OSM elements to the common schema
+# --------------------------------------------------------------------------------------
+def _normalise(
+    gdf: gpd.GeoDataFrame,
+    *,
+    osmid: Sequence[str],
+    element: Sequence[str],
+    source: str,
+    polygon: BaseGeometry | None,
+) -> gpd.GeoDataFrame:
+    """Return the common schema: osmid, element, tag columns (str, NaN if empty), source, geometry."""
+    geom = gdf.geometry.values
+    if gdf.crs is None:
+        raise InputFileError(f"{source}: the features have no CRS; expected EPSG:4326 (OSM data)")
+    tags = gdf.drop(columns=[gdf.geometry.name, *[c for c in gdf.columns if c in _META_COLUMNS]])
+    tags = tags.loc[:, [c for c in tags.columns if not str(c).startswith("@")]]
+    out: dict[str, Any] = {"osmid": pd.array(list(osmid), dtype=object), "element": list(element)}
+    for col in tags.columns:
+        values = _tag_strings(tags[col])
+        if col == "type":  # 'type=multipolygon' is structure, not a feature tag (libosmium drops it too)
+            values = values.where(values != "multipolygon")
+        if values.notna().any():
+            out[str(col)] = values
+    out["source"] = source
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=gdf.crs).values, crs=gdf.crs)
+    result = result.rename_geometry("geometry") if result.geometry.name != "geometry" else result
+    if result.crs is not None and not result.crs.equals(STORAGE_CRS):
+        result = result.to_crs(STORAGE_CRS)
+    if result.has_z.any():
+        result["geometry"] = shapely.force_2d(result.geometry.values)
+    if polygon is not None:
+        keep = result.intersects(polygon)
+        log.info("kept %d of %d features intersecting the polygon", int(keep.sum()), len(result))
+        result = result.loc[keep]
+    rank = result["element"].map({"node": 0, "way": 1, "relation": 2}).fillna(3)
+    num = pd.to_numeric(result["osmid"].str.rsplit("/", n=1).str[-1], errors="coerce")
+    order = np.lexsort((num.fillna(-1).to_numpy(), rank.to_numpy()))
+    return result.iloc[order].reset_index(drop=True)
+
+
+def _tag_strings(col: pd.Series) -> pd.Series:
+    """Tags as strings; None, NaN and empty/blank strings become NaN."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        col = col.map(lambda v: v.isoformat() if pd.notna(v) else np.nan)
+    elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        col = col.map(lambda v: np.nan if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+    col = col.astype(object)
+    missing = col.isna()
+    text = col.where(missing, col.astype(str).str.strip())
+    return text.where(~missing & (text != ""), np.nan).astype(object)
+
+
+def _empty(source: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"osmid": pd.Series(dtype=object), "element": pd.Series(dtype=object), "source": source},
+        geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
+        crs=STORAGE_CRS,
+    )
+
+
+def _as_polygon(polygon: object) -> BaseGeometry | None:
+    """Accept a shapely polygon, a GeoSeries/GeoDataFrame (reprojected to 4326) or None."""
+    if polygon is None:
+        return None
+    if isinstance(polygon, (gpd.GeoSeries, gpd.GeoDataFrame)):
+        if polygon.crs is None:
+            raise InputError("polygon has no CRS; expected EPSG:4326 or any CRS set with .set_crs()")
+        return shapely.union_all(polygon.to_crs(STORAGE_CRS).geometry.values)
+    if isinstance(polygon, BaseGeometry) and polygon.geom_type in ("Polygon", "MultiPolygon"):
+        return polygon
+    raise InputError(
+        f"polygon must be a shapely Polygon/MultiPolygon in EPSG:4326 or a GeoSeries, got {type(polygon).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# readers
+# --------------------------------------------------------------------------------------
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".osm.pbf", ".pbf")):
+        return "pbf"
+    if name.endswith((".osm", ".osm.gz", ".osm.bz2", ".xml", ".xml.gz", ".xml.bz2")):
+        return "xml"
+    if name.endswith((".geojson", ".json", ".gpkg", ".geojsonl", ".geojsons")):
+        return "vector"
+    return "unknown"
+
+
+def _read_xml(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoDataFrame:
+    import xml.etree.ElementTree as ET
+
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    try:
+        raw = ox.features_from_xml(path)
+    except InsufficientResponseError:
+        log.info("%s holds no tagged features", source)
+        return _empty(source)
+    except (ET.ParseError, OSError, EOFError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise InputFileError(
+            f"cannot read {path} as OSM XML ({type(exc).__name__}: {exc}); expected {FEATURE_FORMATS}"
+        ) from exc
+    if len(raw) == 0:
+        return _empty(source)
+    element = [str(e) for e in raw.index.get_level_values(0)]
+    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1))]
+    raw = raw.reset_index(drop=True)
+    return _normalise(raw, osmid=ids, element=element, source=source, polygon=polygon)
+
+
+def _closed_way_is_area(tags: Mapping[str, str]) -> bool:
+    """Whether a closed way is an area, by the rules osmnx uses (Overpass turbo's polygon features)."""
+    from osmnx.features import _POLYGON_FEATURES
+
+    if tags.get("area") == "no":
+        return False
+    for key in tags.keys() & _POLYGON_FEATURES.keys():
+        rule = _POLYGON_FEATURES[key]["polygon"]
+        values = _POLYGON_FEATURES[key].get("values", set())
+        if rule == "all" or (rule == "passlist" and tags[key] in values) or (
+            rule == "blocklist" and tags[key] not in values
+        ):
+            return True
+    return False
+
+
+def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoDataFrame:
+    import osmium
+
+    wkb = osmium.geom.WKBFactory()
+    rows: list[dict[str, str]] = []
+    geoms: list[bytes] = []
+    ids: list[str] = []
+    elements: list[str] = []
+    area_ways: dict[int, bytes] = {}
+    broken = (RuntimeError, osmium.InvalidLocationError)
+    closed_ways: set[int] = set()
+    try:
+        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        for obj in processor:
+            if obj.is_area():
+                if obj.from_way():
+                    try:
+                        area_ways[obj.orig_id()] = wkb.create_multipolygon(obj)
+                    except broken:
+                        pass
+                    continue
+                # libosmium assembles multipolygon and boundary relations; it drops their 'type' tag
+                tags = {t.k: t.v for t in obj.tags}
+                try:
+                    geoms.append(wkb.create_multipolygon(obj))
+                except broken as exc:  # broken ring, missing member
+                    log.warning("%s: skipped relation/%d: %s", source, obj.orig_id(), exc)
+                    continue
+                rows.append(tags)
+                ids.append(f"relation/{obj.orig_id()}")
+                elements.append("relation")
+                continue
+            if len(obj.tags) == 0:
+                continue
+            tags = {t.k: t.v for t in obj.tags}
+            if obj.is_node():
+                if not obj.location.valid():
+                    continue
+                geoms.append(wkb.create_point(obj))
+                ids.append(f"node/{obj.id}")
+                elements.append("node")
+                rows.append(tags)
+            elif obj.is_way():
+                if len(obj.nodes) < 2:
+                    continue
+                try:
+                    geoms.append(wkb.create_linestring(obj))
+                except broken as exc:  # missing node locations (clipped extract)
+                    log.warning("%s: skipped way/%d: %s", source, obj.id, exc)
+                    continue
+                if obj.is_closed() and _closed_way_is_area(tags):
+                    closed_ways.add(len(rows))
+                ids.append(f"way/{obj.id}")
+                elements.append("way")
+                rows.append(tags)
+    except RuntimeError as exc:
+        raise InputFileError(
+            f"cannot read {path} as OSM PBF ({exc}); expected {FEATURE_FORMATS}"
+        ) from exc
+    shapes = shapely.from_wkb(geoms) if geoms else np.array([], dtype=object)
+    # closed ways that are areas take the polygon the area assembler built
+    for pos in closed_ways:
+        way_id = int(ids[pos].split("/")[1])
+        if way_id in area_ways:
+            shapes[pos] = shapely.from_wkb(area_ways[way_id])
+        elif shapely.get_num_coordinates(shapes[pos]) >= 4:
+            # the assembler refused the ring (e.g. self-intersecting): keep it as a polygon,
+            # to be repaired and counted by the classifier
+            shapes[pos] = shapely.Polygon(shapely.get_coordinates(shapes[pos]))
+    shapes = np.array([_single(g) for g in shapes], dtype=object)
+    if not rows:
+        return _empty(source)
+    raw = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=list(shapes), crs=STORAGE_CRS)
+    return _normalise(raw, osmid=ids, element=elements, source=source, polygon=polygon)
+
+
+def _single(g: BaseGeometry) -> BaseGeometry:
+    """A one-part MultiPolygon becomes a Polygon (as osmnx returns it)."""
+    if g is not None and g.geom_type == "MultiPolygon" and shapely.get_num_geometries(g) == 1:
+        return shapely.get_geometry(g, 0)
+    return g
+
+
+_ID_RE = re.compile(r"^\s*(node|way|relation|n|w|r)\s*/?\s*(-?\d+)\s*$", re.IGNORECASE)
+
+
+def _parse_id(value: object, osm_type: object = None) -> tuple[str, str] | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    m = _ID_RE.match(text)
+    if m:
+        element = m.group(1).lower()
+        element = _SHORT.get(element, element)
+        return element, f"{element}/{m.group(2)}"
+    if osm_type is not None and str(osm_type).strip().lower() in (*_ELEMENTS, *_SHORT):
+        element = str(osm_type).strip().lower()
+        element = _SHORT.get(element, element)
+        return element, f"{element}/{text}"
+    return None
+
+
+def _read_vector(path: Path, source: str, polygon: BaseGeometry | None, layer: str | None) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        raw = gpd.read_file(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as exc:
+        raise InputFileError(f"cannot read {path} ({exc}); expected {FEATURE_FORMATS}") from exc
+    if len(raw) == 0:
+        return _empty(source)
+    if raw.crs is None:
+        raise InputFileError(f"{path} has no CRS; expected EPSG:4326 as OSM exports use")
+    cols = set(raw.columns)
+    parsed: list[tuple[str, str] | None]
+    if "@id" in cols:
+        parsed = [_parse_id(v) for v in raw["@id"]]
+    elif "id" in cols and any(_parse_id(v) for v in raw["id"].head(50)):
+        parsed = [_parse_id(v) for v in raw["id"]]
+    elif "full_id" in cols:
+        parsed = [_parse_id(v) for v in raw["full_id"]]
+    elif {"osm_id", "osm_type"} <= cols:
+        parsed = [_parse_id(i, t) for i, t in zip(raw["osm_id"], raw["osm_type"])]
+    else:
+        raise InputFileError(
+            f"{path} has no OSM id column; expected '@id' or 'id' (like 'way/123'), 'full_id' (like 'w123') "
+            f"or 'osm_type' + 'osm_id'. It has {sorted(map(str, cols))[:30]}"
+        )
+    ids, element = [], []
+    for k, p in enumerate(parsed):
+        if p is None:
+            element.append("unknown")
+            ids.append(f"{source}/{k}")
+        else:
+            element.append(p[0])
+            ids.append(p[1])
+    n_bad = element.count("unknown")
+    if n_bad:
+        log.warning("%s: %d features without a readable OSM id were given ids like %r", source, n_bad, ids[0])
+    return _normalise(raw, osmid=ids, element=element, source=source, polygon=polygon)
+
+
+# --------------------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------------------
+def features_from_file(
+    path: str | os.PathLike[str],
+    *,
+    polygon: object = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read OSM features from a file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.osm`` XML (plain, ``.gz`` or ``.bz2``), ``.osm.pbf``, or a GeoJSON / GeoPackage
+        export of OSM data with an ``@id`` / ``id`` column like ``"way/123"`` (Overpass
+        turbo), ``full_id`` like ``"w123"`` or ``osm_type`` + ``osm_id`` (QGIS QuickOSM).
+    polygon : shapely Polygon/MultiPolygon (EPSG:4326), GeoSeries or GeoDataFrame, optional
+        Keep only features that intersect it (they are not clipped).
+    layer : str, optional
+        Layer of a GeoPackage.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326; columns ``osmid``, ``element``, one column per tag (str, NaN where absent
+        or empty), ``source`` (the file name) and ``geometry``.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, corrupt or of an unknown format.
+
+    Examples
+    --------
+    >>> from bandung_mapping import sample, osm
+    >>> folder = sample.write_sample(tmp_folder)  # doctest: +SKIP
+    >>> osm.features_from_file(folder / "sample.osm").element.unique()  # doctest: +SKIP
+    array(['node', 'way', 'relation'], dtype=object)
+    """
+    p = check_input_path(path, what="OSM file")
+    if p.is_dir():
+        raise InputFileError(f"{p} is a folder; expected an OSM file: {FEATURE_FORMATS}")
+    poly = _as_polygon(polygon)
+    kind = _kind(p)
+    if kind == "unknown":
+        raise InputFileError(f"unknown OSM file format: {p}; expected {FEATURE_FORMATS}")
+    if kind == "xml":
+        gdf = _read_xml(p, p.name, poly)
+    elif kind == "pbf":
+        gdf = _read_pbf(p, p.name, poly)
+    else:
+        gdf = _read_vector(p, p.name, poly, layer)
+    counts = gdf["element"].value_counts().to_dict() if len(gdf) else {}
+    log.info("read %d OSM features from %s (%s)", len(gdf), p.name, counts)
+    return gdf
+
+
+def features_from_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    polygon: object = None,
+) -> gpd.GeoDataFrame:
+    """Read several OSM files and drop duplicate elements (same ``osmid``; first file wins).
+
+    The number of duplicates dropped is logged and stored in ``result.attrs["duplicates"]``.
+    """
+    paths = list(paths)
+    if not paths:
+        raise InputError("paths is empty; expected at least one OSM file")
+    frames = [features_from_file(p, polygon=polygon) for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        out = _empty(",".join(Path(p).name for p in paths))
+        out.attrs["duplicates"] = 0
+        return out
+    both = pd.concat(frames, ignore_index=True)
+    dup = both["osmid"].duplicated(keep="first")
+    n = int(dup.sum())
+    if n:
+        log.info("dropped %d duplicate OSM features (same osmid in several files)", n)
+    out = gpd.GeoDataFrame(both.loc[~dup].reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS)
+    out.attrs["duplicates"] = n
+    return out
+
+
+def default_tags(rules: object = None) -> dict[str, bool | list[str]]:
+    """Tags to download: the union of what the RTH rules and building classification need.
+
+    Parameters
+    ----------
+    rules : dict or str, optional
+        Loaded RTH rules or the name/path of a rules file; default the bundled ``indonesia``.
+    """
+    from .classify import rules_tags
+
+    return rules_tags(rules)
+
+
+def _from_osmnx(fn_name: str, arg: object, *, tags: Mapping[str, Any] | None, what: str) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    query_tags = dict(tags) if tags is not None else default_tags()
+    if not query_tags:
+        raise InputError("tags is empty; expected a dict like {'leisure': True}")
+    raw = call_osmnx(getattr(ox, fn_name), arg, tags=query_tags, what=what)
+    element = [str(e) for e in raw.index.get_level_values(0)]
+    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1))]
+    gdf = _normalise(raw.reset_index(drop=True), osmid=ids, element=element, source="overpass", polygon=None)
+    log.info("downloaded %d OSM features (%s)", len(gdf), what)
+    return gdf
+
+
+def features_from_polygon(polygon: object, *, tags: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+    """Download OSM features inside ``polygon`` (EPSG:4326) from Overpass, through the disk cache.
+
+    The response is cached in :data:`bandung_mapping.settings.cache_folder`; a second identical
+    call makes no network request. With :data:`bandung_mapping.settings.offline` only the cache
+    is used.
+
+    Raises
+    ------
+    NetworkDownloadError
+        No network (or offline mode) and no cached response; the message names the cache
+        folder and the offline alternative (``--osm FILE``).
+    """
+    poly = _as_polygon(polygon)
+    if poly is None or poly.is_empty:
+        raise EmptyAreaError("polygon is empty; expected the area to download")
+    return _from_osmnx("features_from_polygon", poly, tags=tags, what="OSM features in polygon")
+
+
+def features_from_place(query: str | Mapping[str, str], *, tags: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+    """Download OSM features inside a place geocoded by Nominatim (e.g. ``"Kota Bandung, Indonesia"``).
+
+    See :func:`features_from_polygon` for caching and offline behaviour.
+    """
+    if not query:
+        raise InputError("query is empty; expected a place name such as 'Kota Bandung, Indonesia'")
+    return _from_osmnx("features_from_place", query, tags=tags, what=f"OSM features for place {query!r}")
+
+
+def features_from_bbox(
+    bbox_wsen: Sequence[float], *, tags: Mapping[str, Any] | None = None
+) -> gpd.GeoDataFrame:
+    """Download OSM features in a bounding box given as (west, south, east, north) in degrees.
+
+    See :func:`features_from_polygon` for caching and offline behaviour.
+    """
+    try:
+        w, s, e, n = (float(v) for v in bbox_wsen)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bbox_wsen must be four numbers (west, south, east, north), got {bbox_wsen!r}") from exc
+    if not (w < e and s < n and -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise InputError(f"bbox_wsen must be (west, south, east, north) in degrees with west<east, south<north; "
+                         f"got {bbox_wsen!r}")
+    return features_from_polygon(shapely.box(w, s, e, n), tags=tags)

@@ -1,0 +1,332 @@
+"""The ``report`` job: measure a StudyArea and write every output, atomically."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ._log import get_logger, progress_enabled
+from .indicators import aggregate_levels, zone_indicators
+from .outputs import StagedOutput, write_geopackage, write_json, write_xlsx, write_zone_tables
+from .study_area import StudyArea
+
+__all__ = ["ReportResult", "measure", "Measures", "run_report"]
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Measures:
+    """Everything measured on a StudyArea, before anything is written."""
+
+    tables: dict[str, pd.DataFrame]
+    green_spaces: gpd.GeoDataFrame
+    access_gaps: gpd.GeoDataFrame | None = None
+    candidate_sites: gpd.GeoDataFrame | None = None
+    standards: list[dict[str, Any]] = field(default_factory=list)
+    methods: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ReportResult:
+    """What :func:`run_report` wrote and measured."""
+
+    out_dir: Path
+    files: list[Path]
+    measures: Measures
+    run_info: dict[str, Any]
+
+
+class _Steps:
+    """Progress display (tqdm on a terminal) and timings of the named steps."""
+
+    def __init__(self, names: list[str], show: bool | None):
+        self.timings: dict[str, float] = {}
+        self.bar = None
+        if show if show is not None else progress_enabled():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(names), unit="step", leave=False)
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        if self.bar is not None:
+            self.bar.set_description(name)
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.timings[name] = round(time.perf_counter() - t0, 3)
+            if self.bar is not None:
+                self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _join(table: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
+    if extra is None or len(extra.columns) == 0:
+        return table
+    extra = extra.copy()
+    extra.index = extra.index.astype(str)
+    cols = [c for c in extra.columns if c not in ("zone_id", "zone_name", "parent_id", "area_ha", "population")]
+    return table.drop(columns=[c for c in cols if c in table.columns]).join(extra[cols], how="left")
+
+
+def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | None = None) -> Measures:
+    """Compute every indicator of ``study`` for all zone levels.
+
+    Returns
+    -------
+    Measures
+        Zone tables per level (lowest first), the green spaces with per-feature measures,
+        access gaps, candidate sites, the standards applied and the methods used.
+
+    Examples
+    --------
+    >>> from bandung_mapping import sample
+    >>> m = measure(sample.load_sample())
+    >>> list(m.tables)
+    ['kelurahan', 'kecamatan', 'kota']
+    """
+    own_steps = steps is None
+    steps = steps or _Steps(["indicators", "rasters", "access", "compliance"], progress)
+    levels = list(study.city.levels)
+    crs = study.metric_crs
+    zones_m = {lv: study.zones[lv].to_crs(crs) for lv in levels}
+    green_m = study.green_spaces.to_crs(crs)
+    points_m = study.green_points.to_crs(crs) if study.green_points is not None else None
+    buildings_m = study.buildings.to_crs(crs) if study.buildings is not None else None
+    methods: dict[str, Any] = {}
+    notes: list[str] = []
+
+    def base() -> dict[str, pd.DataFrame]:
+        low = zone_indicators(zones_m[levels[0]], green_m, green_points=points_m, buildings=buildings_m)
+        return aggregate_levels(low, zones_m, levels)
+
+    tables = steps.run("indicators", base)
+    green_out = study.green_spaces.copy()
+
+    if study.rasters.any:
+        from . import zonal
+
+        def rasters() -> None:
+            for lv in levels:
+                tables[lv] = _join(tables[lv], zonal.raster_indicators(study.zones[lv], study.rasters))
+            if len(green_out):
+                green_out["ndvi_mean"] = zonal.green_space_ndvi(study.green_spaces, study.rasters)
+
+        steps.run("rasters", rasters)
+        methods["raster"] = {"sensor": study.rasters.sensor, "date": study.rasters.date}
+
+    from . import access as _access
+    from . import compliance as _compliance
+    from .profiles import load_standard
+
+    standards = [load_standard(s) for s in study.city.standards]
+    access_result = steps.run(
+        "access",
+        lambda: _access.access_indicators(
+            zones_m, green_m, points_m, buildings_m, study.network, standards, levels=levels,
+        ),
+    )
+    for lv in levels:
+        tables[lv] = _join(tables[lv], access_result.tables.get(lv))
+    methods["distance"] = access_result.distance_method
+    methods["population"] = access_result.population_method
+    notes += list(access_result.notes)
+
+    def comply() -> None:
+        for lv in levels:
+            tables[lv] = _compliance.compliance_indicators(tables[lv], lv, standards, city_levels=levels)
+
+    steps.run("compliance", comply)
+
+    candidates = None
+    try:
+        from . import siting as _siting
+
+        candidates = _siting.sites_for_study(study, tables, access_result)
+    except (AttributeError, ImportError):  # siting is optional
+        candidates = None
+
+    if own_steps:
+        steps.close()
+    return Measures(
+        tables=tables,
+        green_spaces=green_out,
+        access_gaps=access_result.access_gaps,
+        candidate_sites=candidates,
+        standards=standards,
+        methods=methods,
+        notes=notes,
+        timings_s=dict(steps.timings),
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("bandung-mapping", "geopandas", "shapely", "pyproj", "pyogrio", "rasterio", "osmnx", "folium",
+                "exactextract", "numpy", "pandas", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def run_report(
+    study: StudyArea,
+    out_dir: str | os.PathLike[str],
+    *,
+    lang: str | None = None,
+    self_contained: bool = True,
+    per_zone_level: str | None = None,
+    progress: bool | None = None,
+    command: list[str] | None = None,
+) -> ReportResult:
+    """Measure ``study`` and write every output into ``out_dir``.
+
+    Writes ``indicators_<level>.csv`` (lowest level first), ``indicators_<level>.parquet``
+    (GeoParquet), ``indicators.gpkg`` (a layer per level plus ``green_spaces``,
+    ``buildings``, ``access_gaps``, ``candidate_sites``), ``indicators.xlsx``, ``map.html``,
+    ``report.html`` and ``run.json``. All files are staged and moved in only when every step
+    succeeded, so a failed run leaves ``out_dir`` as it was.
+
+    Parameters
+    ----------
+    study : StudyArea
+    out_dir : path
+        Output folder (created if missing).
+    lang : str, optional
+        Label language (``"id"``, ``"en"``, ...); default the city's.
+    self_contained : bool, default True
+        Inline Leaflet and every script so ``map.html`` opens offline.
+    per_zone_level : str, optional
+        Also write one report per zone of this level (e.g. ``"kecamatan"``) and an index page.
+    progress : bool, optional
+        Show a progress bar (default: only on a terminal).
+    """
+    from . import maps as _maps
+    from . import report as _report
+    from .sample import SYNTHETIC_NOTICE
+
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    lang = lang or study.city.default_language
+    levels = list(study.city.levels)
+    names = ["indicators", "rasters", "access", "compliance", "tables", "map", "report"]
+    steps = _Steps(names, progress)
+    with StagedOutput(out_dir) as staged:
+        m = measure(study, progress=progress, steps=steps)
+        crs = "EPSG:4326"
+        geo_tables = {}
+        for lv in levels:
+            geo = study.zones[lv][["zone_id", "geometry"]].copy()
+            geo["zone_id"] = geo["zone_id"].astype(str)
+            t = m.tables[lv].reset_index(drop=True)
+            geo_tables[lv] = gpd.GeoDataFrame(t.merge(geo, on="zone_id", how="left"), geometry="geometry", crs=crs)
+
+        def tables() -> None:
+            write_zone_tables(m.tables, staged.stage, levels=levels)
+            for lv in levels:
+                g = geo_tables[lv]
+                g.to_parquet(staged.path(f"indicators_{lv}.parquet"))
+            layers: dict[str, gpd.GeoDataFrame | None] = dict(geo_tables)
+            layers["green_spaces"] = m.green_spaces
+            layers["buildings"] = study.buildings
+            layers["access_gaps"] = m.access_gaps
+            layers["candidate_sites"] = m.candidate_sites
+            write_geopackage(layers, staged.path("indicators.gpkg"))
+            sheets = {lv: m.tables[lv] for lv in levels}
+            sheets["definitions"] = _definitions(m, lang)
+            write_xlsx(sheets, staged.path("indicators.xlsx"))
+            if m.candidate_sites is not None:
+                cs = m.candidate_sites.drop(columns="geometry", errors="ignore")
+                cs.to_csv(staged.path("candidate_sites.csv"), index=False)
+
+        steps.run("tables", tables)
+
+        def map_() -> None:
+            fmap = _maps.study_map(
+                geo_tables, m.green_spaces, buildings=study.buildings, access_gaps=m.access_gaps,
+                candidate_sites=m.candidate_sites, lang=lang, city=study.city, synthetic=study.synthetic,
+            )
+            _maps.save_map(fmap, staged.path("map.html"), self_contained=self_contained)
+
+        steps.run("map", map_)
+
+        run_info: dict[str, Any] = {
+            "tool": "bandung-mapping",
+            "version": _versions().get("bandung-mapping", ""),
+            "created": started.isoformat(timespec="seconds"),
+            "command": command or [],
+            "city": {
+                "id": study.city.id, "name": study.city.name, "country": study.city.country,
+                "levels": levels, "metric_crs": study.city.metric_crs, "standards": list(study.city.standards),
+            },
+            "synthetic": study.synthetic,
+            "notice": SYNTHETIC_NOTICE if study.synthetic else "",
+            "inputs": study.inputs,
+            "rth_rules": study.rth_rules_source,
+            "standards": [{"id": s.get("id"), "source": s.get("_source"), "citation": s.get("citation")}
+                          for s in m.standards],
+            "rasters": {"given": bool(study.rasters.any), "sensor": study.rasters.sensor,
+                        "date": study.rasters.date},
+            "excluded": study.excluded,
+            "counts": {
+                **{f"zones_{lv}": int(len(study.zones[lv])) for lv in levels},
+                "green_spaces": int(len(study.green_spaces)),
+                "green_points": int(len(study.green_points)) if study.green_points is not None else 0,
+                "buildings": int(len(study.buildings)) if study.buildings is not None else 0,
+            },
+            "methods": {**m.methods, "parks_as_points": bool(len(study.green_points) and
+                                                              "area_m2" in study.green_points and
+                                                              study.green_points["area_m2"].notna().any())},
+            "notes": study.notes + m.notes,
+            "versions": _versions(),
+        }
+
+        def report_() -> None:
+            _report.write_report(
+                geo_tables, staged.path("report.html"), city=study.city, lang=lang, synthetic=study.synthetic,
+                run_info=run_info, standards=m.standards, green_spaces=m.green_spaces,
+            )
+            if per_zone_level:
+                _report.write_batch_reports(
+                    geo_tables, staged.path("per_" + per_zone_level), by_level=per_zone_level, city=study.city,
+                    lang=lang, synthetic=study.synthetic, run_info=run_info, standards=m.standards,
+                )
+
+        steps.run("report", report_)
+        steps.close()
+        run_info["timings_s"] = {**steps.timings, "total": round(time.perf_counter() - t0, 3)}
+        run_info["outputs"] = sorted(str(p.relative_to(staged.stage)) for p in staged.stage.rglob("*") if p.is_file())
+        run_info["outputs"].append("run.json")
+        write_json(staged.path("run.json"), run_info)
+        files = staged.commit()
+    log.info("wrote %d files to %s", len(files), out_dir)
+    return ReportResult(out_dir=Path(out_dir), files=files, measures=m, run_info=run_info)
+
+
+def _definitions(m: Measures, lang: str) -> pd.DataFrame:
+    """The definitions sheet: every column, its unit and source."""
+    from .columns import column_definitions
+
+    cols: list[str] = []
+    for t in m.tables.values():
+        cols += [c for c in t.columns if c not in cols]
+    return column_definitions(cols, standards=m.standards, lang=lang)
