@@ -31,7 +31,7 @@ from .errors import InputError, JoinError
 
 log = get_logger(__name__)
 
-__all__ = ["split_codes", "period_column", "period_columns", "join_on_codes"]
+__all__ = ["split_codes", "period_column", "period_columns", "join_on_codes", "join_with_profile"]
 
 
 def split_codes(values: pd.Series, *, sep: str | None = ";") -> pd.Series:
@@ -55,7 +55,9 @@ def split_codes(values: pd.Series, *, sep: str | None = ";") -> pd.Series:
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     if "{year}" not in pattern:
-        raise InputError(f"value_column_pattern {pattern!r} must contain '{{year}}' (and optionally '{{period}}')")
+        raise InputError(
+            f"value_column_pattern {pattern!r} must contain '{{year}}' (and optionally '{{period}}')"
+        )
     parts = re.split(r"(\{year\}|\{period\})", pattern)
     regex = ""
     for part in parts:
@@ -73,7 +75,8 @@ def period_columns(columns: Iterable[str], *, pattern: str) -> dict[str, tuple[i
 
     Examples
     --------
-    >>> period_columns(["x", "population_2026-08", "population_2026-07"], pattern="population_{year}-{period}")
+    >>> cols = ["x", "population_2026-08", "population_2026-07"]
+    >>> period_columns(cols, pattern="population_{year}-{period}")
     {'population_2026-07': (2026, 7), 'population_2026-08': (2026, 8)}
     """
     rx = _pattern_regex(pattern)
@@ -208,3 +211,57 @@ def join_on_codes(
         len(row_zone), len(table), int(out.notna().sum()), len(out), len(unmatched),
     )
     return out, unmatched
+
+
+def join_with_profile(
+    zone_codes: pd.Series,
+    table: pd.DataFrame,
+    *,
+    population: Mapping[str, object],
+    year: int | None = None,
+    period: int | None = None,
+) -> tuple[pd.Series, pd.DataFrame, str]:
+    """Join a wide, multi-code population table to zones as a city profile's ``[population]`` says.
+
+    Uses ``code_column``, ``code_separator``, ``value_column_pattern`` (when ``year`` or
+    ``period`` is given, or ``value_column`` is absent), ``value_column`` and
+    ``successor_codes``. Unmatched rows are logged, grouped by ``parent_name_column``.
+
+    Returns
+    -------
+    values : Series of float
+        Population per zone aligned to ``zone_codes.index`` (NaN where unmatched).
+    unmatched : DataFrame
+        Table rows outside every zone.
+    column : str
+        The value column used (e.g. ``population_2026-08``).
+    """
+    cfg = dict(population)
+    code_column = cfg.get("code_column")
+    if not code_column:
+        raise InputError("the city profile's [population] section has no code_column to join by")
+    pattern = cfg.get("value_column_pattern")
+    column = cfg.get("value_column")
+    if pattern and (year is not None or period is not None or column not in table.columns):
+        column = period_column(table.columns, pattern=str(pattern), year=year, period=period)
+    elif year is not None or period is not None:
+        raise InputError("year/period asked for, but the profile's [population] has no value_column_pattern")
+    if not column or column not in table.columns:
+        raise InputError(f"population value column {column!r} not in the table; it has {list(table.columns)}")
+    successors = {str(k): str(v) for k, v in dict(cfg.get("successor_codes", {})).items()}
+    values, unmatched = join_on_codes(
+        zone_codes, table, code_column=str(code_column), value_column=str(column),
+        sep=cfg.get("code_separator"), successor_codes=successors,
+    )
+    if len(unmatched):
+        parent = cfg.get("parent_name_column")
+        people = pd.to_numeric(unmatched[column], errors="coerce")
+        if parent and parent in unmatched.columns:
+            groups = people.groupby(unmatched[parent]).agg(["size", "sum"])
+            detail = ", ".join(
+                f"{k}: {int(r['size'])} rows, {r['sum']:,.0f} people" for k, r in groups.iterrows()
+            )
+        else:
+            detail = f"{len(unmatched)} rows, {people.sum():,.0f} people"
+        log.warning("population rows outside the boundaries (not in any zone): %s", detail)
+    return values, unmatched, str(column)

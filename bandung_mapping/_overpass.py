@@ -39,8 +39,14 @@ def osmnx_settings() -> Iterator[None]:
     saved = {
         name: getattr(ox.settings, name)
         for name in (
-            "cache_folder", "use_cache", "overpass_rate_limit", "doh_url_template",
-            "requests_timeout", "http_user_agent", "requests_kwargs", "log_console",
+            "cache_folder",
+            "use_cache",
+            "overpass_rate_limit",
+            "doh_url_template",
+            "requests_timeout",
+            "http_user_agent",
+            "requests_kwargs",
+            "log_console",
         )
     }
     saved_config_dns = _http._config_dns
@@ -63,7 +69,7 @@ def osmnx_settings() -> Iterator[None]:
 
 
 def offline_hint(what: str) -> str:
-    """The sentence that tells a user how to work without network."""
+    """Return the sentence that tells a user how to work without network."""
     return (
         f"{what}. No cached response was found in the cache folder {str(Path(settings.cache_folder))!r}. "
         "Work offline by giving the data as files instead: --osm FILE (.osm, .osm.pbf, GeoJSON or "

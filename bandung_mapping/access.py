@@ -8,13 +8,16 @@ Method
   lying on it); else points every ``spacing_m`` along its outline. A park given as a point
   with an area (a park list) is a disc of equal area around the point. A point without an
   area is its own single entry point and only counts when no minimum area is asked.
-* **Network distance** (:func:`distance_to_green`): every entry point snaps to its nearest
-  network node, adding the straight snap distance; one Dijkstra pass from a virtual source
-  joined to those nodes by their snap distances (:func:`network_distance_from_sources`)
-  gives the distance from every node to the nearest entry. An origin (a building's
-  representative point, a population point) snaps to its nearest node and adds its
-  straight offset ("nearest node + offset"). Origins inside a green space are at 0 m;
-  origins farther than ``max_snap_m`` from any node fall back to the straight-line
+* **Network distance** (:func:`distance_to_green`): every entry point snaps to the nearest
+  edge of the walk network (a straight segment between its end nodes, weighted by the
+  edge's length); it reaches both end nodes at its snap distance plus the share of the
+  edge length to that node. One Dijkstra pass from a virtual source joined to those nodes
+  by these offsets (:func:`network_distance_from_sources`) gives the distance from every
+  node to the nearest entry. An origin (a building's representative point, a population
+  point) snaps to its nearest edge the same way and takes the shorter way through either
+  end node (two points on the same edge are still routed through a node, which can only
+  overestimate). Origins inside a green space are at 0 m;
+  origins farther than ``max_snap_m`` from any edge fall back to the straight-line
   distance; origins on a network component with no green entry get NaN.
 * **Euclidean distance** is always computed as well (``dist_to_green_euclid_m``): the
   fallback without a network and a check (network distance is never shorter).
@@ -38,7 +41,6 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from ._log import get_logger
 from ._validate import check_gdf
@@ -112,7 +114,9 @@ def _prepare_green(green: gpd.GeoDataFrame, *, name: str = "green") -> gpd.GeoDa
     poly = np.isin(shapely.get_type_id(out.geometry.values), [3, 6])
     area = np.where(np.isfinite(given), given, np.where(poly, geom_area, np.nan))
     out["area_m2"] = area
-    out["is_public"] = green["is_public"].fillna(False).astype(bool).to_numpy() if "is_public" in green else True
+    out["is_public"] = (
+        green["is_public"].fillna(False).astype(bool).to_numpy() if "is_public" in green else True
+    )
     out["has_public_flag"] = "is_public" in green.columns
     points = ~poly & np.isfinite(area) & (area > 0)
     if points.any():
@@ -388,15 +392,25 @@ class _Engine:
         self.csg: CSGraph | None = None
         if network is not None:
             self.csg = network if isinstance(network, CSGraph) else to_csgraph(network, crs)
-            if self.csg.matrix.shape[0] == 0:
-                raise EmptyAreaError("the walk network has no nodes")
-            self.tree = cKDTree(np.c_[self.csg.x, self.csg.y])
+            self.segs, self.seg_u, self.seg_v = _network_segments(self.csg)
+            if len(self.segs) == 0:
+                raise EmptyAreaError("the walk network has no edges")
+            self.seg_w = np.asarray(self.csg.matrix[self.seg_u, self.seg_v]).ravel()
+            self.seg_tree = shapely.STRtree(self.segs)
         self.entries = _entry_points(green, network=self.csg, entrances=entrances, spacing_m=spacing_m,
                                      snap_tolerance_m=10.0)
         if self.csg is not None and len(self.entries):
-            xy = shapely.get_coordinates(self.entries.geometry.values)
-            self.entry_snap, self.entry_node = self.tree.query(xy)
+            self.entry_snap = self._snap(self.entries.geometry.values)
         self.notes: list[str] = []
+        self._cache_key: Any = None
+        self._cache: tuple[np.ndarray, ...] = ()
+
+    def _snap(self, pts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Nearest edge of each point: (u, v, offset to u along the edge, offset to v, snap distance)."""
+        (_, seg), dist = self.seg_tree.query_nearest(pts, return_distance=True, all_matches=False)
+        t = shapely.line_locate_point(self.segs[seg], pts, normalized=True)
+        w = self.seg_w[seg]
+        return self.seg_u[seg], self.seg_v[seg], t * w, (1.0 - t) * w, np.asarray(dist, dtype=float)
 
     @property
     def method(self) -> str:
@@ -408,7 +422,9 @@ class _Engine:
         n = len(origin_pts)
         if not keep.any() or n == 0:
             if n:
-                self.notes.append(f"{label or 'access'}: no green space meets the criteria; every distance is NaN")
+                self.notes.append(
+                    f"{label or 'access'}: no green space meets the criteria; every distance is NaN"
+                )
             return np.full(n, np.nan), np.full(n, np.nan)
         targets = self.green.geometry.values[keep]
         tree = shapely.STRtree(targets)
@@ -417,10 +433,14 @@ class _Engine:
         if self.csg is None:
             return euclid.copy(), euclid
         sel = keep[self.entries["green_pos"].to_numpy()]
-        node_dist = network_distance_from_sources(self.csg, self.entry_node[sel], self.entry_snap[sel])
-        xy = shapely.get_coordinates(origin_pts)
-        snap, node = self.tree.query(xy)
-        dist = node_dist[node] + snap
+        eu, ev, eau, eav, ed = (a[sel] for a in self.entry_snap)
+        node_dist = network_distance_from_sources(
+            self.csg, np.concatenate([eu, ev]), np.concatenate([ed + eau, ed + eav])
+        )
+        if self._cache_key is not origin_pts:
+            self._cache_key, self._cache = origin_pts, self._snap(origin_pts)
+        ou, ov, oau, oav, snap = self._cache
+        dist = np.minimum(node_dist[ou] + oau, node_dist[ov] + oav) + snap
         far = snap > self.max_snap_m
         dist[far] = euclid[far]
         dist[euclid == 0] = 0.0
@@ -506,7 +526,7 @@ def distance_to_green(
     spacing_m: float = 25.0,
     max_snap_m: float = 500.0,
 ) -> pd.Series:
-    """Walking distance (m) from each origin to the nearest green space of at least ``min_area_m2``.
+    """Return the walking distance (m) from each origin to the nearest qualifying green space.
 
     Parameters
     ----------
@@ -529,7 +549,7 @@ def distance_to_green(
     spacing_m : float
         Outline spacing of entry points where no entrance or path is mapped.
     max_snap_m : float
-        Origins farther than this from every network node use the straight-line distance.
+        Origins farther than this from every network edge use the straight-line distance.
 
     Returns
     -------
@@ -679,7 +699,10 @@ def place_population(
         cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + grid_m, gy.ravel() + grid_m)
         tree = shapely.STRtree(cells)
         hit = tree.query(geom, predicate="intersects")
-        clipped = shapely.intersection(cells[hit], geom)
+        shapely.prepare(geom)
+        inside = shapely.contains_properly(geom, cells[hit])
+        clipped = cells[hit].copy()
+        clipped[~inside] = shapely.intersection(cells[hit][~inside], geom)
         area = shapely.area(clipped)
         ok = area > 0
         if not ok.any():
@@ -793,7 +816,7 @@ def _ancestors(zones: Mapping[str, gpd.GeoDataFrame], levels: list[str]) -> pd.D
     """Lowest zone id -> zone id at every level, following ``parent_id``."""
     lowest = zones[levels[0]]
     chain = pd.DataFrame({levels[0]: lowest["zone_id"].astype(str).to_numpy()})
-    for below, level in zip(levels[:-1], levels[1:]):
+    for below, level in zip(levels[:-1], levels[1:], strict=False):
         parent = zones[below].assign(zone_id=lambda d: d["zone_id"].astype(str))
         parent = parent.drop_duplicates("zone_id").set_index("zone_id")["parent_id"].astype(str)
         chain[level] = chain[below].map(parent)
@@ -824,7 +847,7 @@ def access_indicators(
     spacing_m: float = 25.0,
     max_snap_m: float = 500.0,
 ) -> AccessResult:
-    """Population within reach of green space, per zone and level, for the standards' access rules.
+    """Compute the population within reach of green space, per zone and level.
 
     Parameters
     ----------
@@ -896,14 +919,17 @@ def access_indicators(
             not_met[i].extend(spec["refs"])
             cols_not_met[i].append(col)
     notes.extend(engine.notes)
+    notes = list(dict.fromkeys(notes))
 
     chain = _ancestors(zones, levels)
     points["_lowest"] = points["zone_id"].astype(str)
     tables: dict[str, pd.DataFrame] = {}
     pop = points["pop"].to_numpy(dtype=float)
     for lv in levels:
-        mapping = chain.drop_duplicates(levels[0]).set_index(levels[0])[lv]
-        key = points["_lowest"].map(mapping)
+        if lv == levels[0]:
+            key = points["_lowest"]
+        else:
+            key = points["_lowest"].map(chain.drop_duplicates(levels[0]).set_index(levels[0])[lv])
         idx = pd.Index(zones[lv]["zone_id"].astype(str).unique(), name="zone_id")
         total = pd.Series(pop, index=points.index).groupby(key.to_numpy()).sum().reindex(idx)
         table = pd.DataFrame(index=idx)
@@ -916,7 +942,8 @@ def access_indicators(
     points = points.drop(columns="_lowest")
 
     gap_mask = np.array([bool(x) for x in not_met], dtype=bool)
-    gaps = points.loc[gap_mask, ["zone_id", "pop", "dist_to_green_m", "dist_to_green_euclid_m", "geometry"]].copy()
+    gap_cols = ["zone_id", "pop", "dist_to_green_m", "dist_to_green_euclid_m", "geometry"]
+    gaps = points.loc[gap_mask, gap_cols].copy()
     gaps["not_met"] = [";".join(not_met[i]) for i in np.flatnonzero(gap_mask)]
     gaps["columns_not_met"] = [";".join(cols_not_met[i]) for i in np.flatnonzero(gap_mask)]
     gaps = gpd.GeoDataFrame(gaps, geometry="geometry", crs=crs).to_crs("EPSG:4326")

@@ -38,8 +38,17 @@ __all__ = [
     "parse_levels",
 ]
 
-_TOP_KEYS = {"name", "description", "tag_columns", "proximity", "kinds", "rules", "private_if",
-             "building_use", "_source"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "tag_columns",
+    "proximity",
+    "kinds",
+    "rules",
+    "private_if",
+    "building_use",
+    "_source",
+}
 _KIND_KEYS = {"label_id", "label_en", "public", "description"}
 _CONDITION_KEYS = {"tags", "require", "exclude", "inside", "note"}
 _RULE_KEYS = _CONDITION_KEYS | {"kind", "public"}
@@ -63,8 +72,12 @@ def _check_tag_table(table: object, *, where: str) -> None:
 
 def _check_condition(rule: Mapping[str, Any], allowed: set[str], *, where: str, proximity: set[str]) -> None:
     near = {k for k in rule if _NEAR_RE.match(k)}
-    check_keys({k: v for k, v in rule.items() if k not in near}, allowed, where=where,
-               required={"tags"} if "kind" in allowed else set())
+    check_keys(
+        {k: v for k, v in rule.items() if k not in near},
+        allowed,
+        where=where,
+        required={"tags"} if "kind" in allowed else set(),
+    )
     for key in ("tags", "require", "exclude", "inside"):
         if key in rule:
             _check_tag_table(rule[key], where=f"{where} {key}")
@@ -154,7 +167,7 @@ def _load(rules: object) -> dict[str, Any]:
 
 
 def rules_tags(rules: object = None) -> dict[str, bool | list[str]]:
-    """The OSM tags needed to apply ``rules`` (green kinds, proximity classes, buildings).
+    """Return the OSM tags needed to apply ``rules`` (green kinds, proximity classes, buildings).
 
     The result is an osmnx ``tags`` dict: tag -> True (any value) or a list of values.
     """
@@ -247,8 +260,9 @@ class _Space:
         return out
 
 
-def _condition(df: pd.DataFrame, cand: np.ndarray, cond: Mapping[str, Any], space: _Space,
-               proximity: Mapping[str, Any]) -> np.ndarray:
+def _condition(
+    df: pd.DataFrame, cand: np.ndarray, cond: Mapping[str, Any], space: _Space, proximity: Mapping[str, Any]
+) -> np.ndarray:
     """Which candidates (positions) satisfy ``cond``."""
     sub = df.iloc[cand]
     ok = np.ones(len(cand), dtype=bool)
@@ -434,8 +448,11 @@ def classify_green_spaces(
         if n:
             excluded[reason] = excluded.get(reason, 0) + int(n)
 
-    kinds = classify_kinds(feats, rules=data, metric_crs=crs) if len(feats) else pd.DataFrame(
-        {"rth_jenis": [], "is_public": [], "rule": []})
+    kinds = (
+        classify_kinds(feats, rules=data, metric_crs=crs)
+        if len(feats)
+        else pd.DataFrame({"rth_jenis": [], "is_public": [], "rule": []})
+    )
     green_mask = (kinds["rule"] > 0).to_numpy()
     count("not_green", int((~green_mask).sum()))
     green = feats.loc[green_mask].copy()
@@ -450,8 +467,11 @@ def classify_green_spaces(
     is_line = ~is_point & ~is_poly & ~missing
     count("line", int(is_line.sum()))
     if is_line.any():
-        log.info("excluded %d green features mapped as lines (no area): %s", int(is_line.sum()),
-                 ", ".join(green.loc[is_line, "osmid"].head(5)))
+        log.info(
+            "excluded %d green features mapped as lines (no area): %s",
+            int(is_line.sum()),
+            ", ".join(green.loc[is_line, "osmid"].head(5)),
+        )
     polys = green.loc[is_poly]
     points = green.loc[is_point]
 
@@ -492,10 +512,14 @@ def classify_green_spaces(
     def shape(gdf: gpd.GeoDataFrame, area: pd.Series | float) -> gpd.GeoDataFrame:
         out = pd.DataFrame(
             {
-                "osmid": gdf["osmid"].astype(object).to_numpy() if "osmid" in gdf else [str(i) for i in gdf.index],
+                "osmid": gdf["osmid"].astype(object).to_numpy()
+                if "osmid" in gdf
+                else [str(i) for i in gdf.index],
                 "rth_jenis": gdf["rth_jenis"].to_numpy(),
                 "is_public": gdf["is_public"].astype(bool).to_numpy(),
-                "area_m2": np.asarray(area, dtype=float) if not np.isscalar(area) else np.full(len(gdf), area),
+                "area_m2": np.asarray(area, dtype=float)
+                if not np.isscalar(area)
+                else np.full(len(gdf), area),
             }
         )
         for c in tag_cols:
@@ -519,7 +543,10 @@ def classify_green_spaces(
     }
     log.info(
         "kept %d green polygons and %d green points of %d features; excluded %s",
-        len(polys_out), len(points_out), len(feats), excluded,
+        len(polys_out),
+        len(points_out),
+        len(feats),
+        excluded,
     )
     return GreenSpaces(polys_out, points_out, report)
 
@@ -531,7 +558,7 @@ _NUM_RE = re.compile(r"-?\d+(?:[.,]\d+)?")
 
 
 def parse_levels(value: object) -> float:
-    """Number in an OSM ``building:levels`` / ``height`` value (``"3"``, ``"2.5"``, ``"12 m"``, ``"3;4"``).
+    """Read the number in an OSM ``building:levels`` or ``height`` value (``"3"``, ``"12 m"``, ``"3;4"``).
 
     Takes the largest number when several are given; NaN when none can be read.
 
@@ -556,7 +583,7 @@ def classify_buildings(
     rules: object = None,
     storey_height_m: float = 3.0,
 ) -> gpd.GeoDataFrame:
-    """Building footprints with floors and use, one row per OSM building polygon.
+    """Return building footprints with floors and use, one row per OSM building polygon.
 
     Parameters
     ----------

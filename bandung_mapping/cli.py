@@ -48,6 +48,7 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     ras.add_argument("--sentinel2", help="Sentinel-2 L2A .SAFE folder or a folder of *_B04_10m/*_B08_10m/*_SCL_20m")
     ras.add_argument("--stac", metavar="START/END", help="search Sentinel-2 on a STAC API for this date range")
     ras.add_argument("--max-cloud", type=float, default=20.0, help="maximum scene cloud %% for --stac")
+    ras.add_argument("--raster-date", metavar="YYYY-MM-DD", help="acquisition date of the rasters (for the record)")
     out = p.add_argument_group("outputs")
     out.add_argument("--lang", default=None, help="label language: id (default for Bandung), en, ko")
     out.add_argument("--self-contained", dest="self_contained", action="store_true", default=True,
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     nd.add_argument("--nodata", type=float, help="input nodata value")
     nd.add_argument("--boa-offset", type=float, help="Sentinel-2 BOA_ADD_OFFSET when the metadata lacks it")
     nd.add_argument("--mask", help="cloud mask raster (Sentinel-2 SCL or Landsat QA_PIXEL)")
+    nd.add_argument("--mask-kind", choices=["scl", "qa_pixel", "binary"], help="kind of --mask (default by sensor)")
     nd.add_argument("--out", required=True, help="output GeoTIFF")
 
     cmp_ = sub.add_parser("compare", help="compare two finished report folders side by side")
@@ -110,7 +112,7 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         place=args.place, osm=args.osm or None, parks=args.parks, population=args.population, year=args.year,
         period=args.period, rth_rules=args.rth_rules, network=args.network, red=args.red, nir=args.nir,
         scl=args.scl, landcover=args.landcover, landcover_kind=args.landcover_kind, sentinel2=args.sentinel2,
-        boa_offset=args.boa_offset,
+        boa_offset=args.boa_offset, raster_date=args.raster_date,
     )
     if args.boundaries is None and args.place is None:
         if any(v for k, v in kwargs.items() if k not in ("landcover_kind",)):
@@ -125,17 +127,20 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
             print("No inputs given: running the built-in SYNTHETIC sample city (not real data).", file=sys.stderr)
     else:
         sensor = args.sensor or "generic"
+        study = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, sensor=sensor, **kwargs)
         if args.stac:
-            from .stac import rasters_from_stac
+            from . import stac
+            from .errors import EmptyAreaError, InputError
 
-            start, _, end = args.stac.partition("/")
-            study0 = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, **{
-                k: v for k, v in kwargs.items() if k in ("place", "osm", "parks", "population", "year", "period",
-                                                         "rth_rules", "network")})
-            rs = rasters_from_stac(study0.zones[study0.city.levels[-1]], start, end, max_cloud_pct=args.max_cloud)
-            study = study0.replace(rasters=rs)
-        else:
-            study = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, sensor=sensor, **kwargs)
+            start, sep, end = args.stac.partition("/")
+            if not sep:
+                raise InputError(f"--stac expects START/END dates like 2024-06-01/2024-09-30, got {args.stac!r}")
+            area = study.zones[study.lowest_level]
+            items = stac.find_sentinel2(area, start, end, max_cloud_pct=args.max_cloud)
+            if not items:
+                raise EmptyAreaError(f"no Sentinel-2 scene with <= {args.max_cloud} % cloud in {args.stac}")
+            bands = stac.read_stac_bands(items[0], area, boa_offset=args.boa_offset)
+            study = study.replace(rasters=bands.sources())
     per_level = study.city.levels[1] if args.per_kecamatan and len(study.city.levels) > 2 else None
     result = run_report(
         study, args.out, lang=args.lang, self_contained=args.self_contained, per_zone_level=per_level,
@@ -166,7 +171,8 @@ def _cmd_ndvi(args: argparse.Namespace) -> int:
     from .raster import write_ndvi
 
     path = write_ndvi(args.red, args.nir, args.out, sensor=args.sensor, scale=args.scale, offset=args.offset,
-                      nodata=args.nodata, boa_offset=args.boa_offset, mask=args.mask)
+                      nodata=args.nodata, boa_offset=args.boa_offset, mask=args.mask,
+                      mask_kind=args.mask_kind)
     if not args.quiet:
         print(f"Wrote NDVI to {path}")
     return 0

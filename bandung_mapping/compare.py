@@ -34,13 +34,21 @@ import numpy as np
 import pandas as pd
 
 from ._log import get_logger
-from ._validate import check_choice
 from .errors import InputError, ProfileError
+from .i18n import LANGUAGES, check_lang, format_number, indicator_title
 from .profiles import PROFILE_DIR, read_toml
 
 log = get_logger(__name__)
 
-__all__ = ["compare_runs", "read_run", "comparison_table", "COMPARISON_COLUMNS", "CORE_INDICATORS", "LANGUAGES"]
+__all__ = [
+    "compare_runs",
+    "read_run",
+    "comparison_table",
+    "Run",
+    "COMPARISON_COLUMNS",
+    "CORE_INDICATORS",
+    "LANGUAGES",
+]
 
 #: Indicators always compared, in this order; rules may add more (e.g. RTH share of area).
 CORE_INDICATORS = [
@@ -49,6 +57,9 @@ CORE_INDICATORS = [
     "pop_within_300m_green_0_5ha_pct",
     "green_cover_pct",
 ]
+
+#: Indicators that only a satellite raster (or land-cover raster) gives.
+RASTER_INDICATORS = {"green_cover_pct", "tree_cover_pct", "ndvi_mean", "valid_pixel_pct"}
 
 #: International rules evaluated for every city when their profiles exist.
 INTERNATIONAL_DEFAULTS = ["who_2016", "sdg_11_7_1"]
@@ -82,8 +93,6 @@ COMPARISON_COLUMNS = [
     "synthetic",
 ]
 
-LANGUAGES = ("en", "id", "ko")
-
 _UNITS = {
     "park_area_per_capita_m2": "m2_per_person",
     "rth_per_capita_m2": "m2_per_person",
@@ -94,10 +103,6 @@ _UNITS = {
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Sister-city comparison",
-        "park_area_per_capita_m2": "Park area per person (m²)",
-        "rth_per_capita_m2": "Green open space (RTH) per person (m²)",
-        "pop_within_300m_green_0_5ha_pct": "Population within 300 m of a green space of at least 0.5 ha (%)",
-        "green_cover_pct": "Green cover (% of area, satellite)",
         "indicator": "Indicator",
         "city_value": "City",
         "median": "Median of zones",
@@ -128,7 +133,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "created": "Run created",
         "inputs": "Inputs",
         "methods": "Methods",
-        "parks_as_points": "parks given as points with an official area; for access each is a disc of equal area",
+        "parks_as_points": (
+            "parks given as points with an official area; for access each is a disc of equal area"
+        ),
         "distance": "distance",
         "standard_missing": "rule profile not found, not evaluated",
         "caveat": (
@@ -136,15 +143,11 @@ _LABELS: dict[str, dict[str, str]] = {
             "the same), and park lists (official designated areas) are not the same measure as mapped "
             "green polygons. Compare orders of magnitude and shares of zones, not single decimals."
         ),
-        "chart_zones": "zones",
-        "chart_threshold": "threshold",
+        "chart_zones_pct": "% of zones",
+        "chart_beyond": "{n} zone(s) above {x} shown in the last bar",
     },
     "id": {
         "title": "Perbandingan kota kembar",
-        "park_area_per_capita_m2": "Luas taman per penduduk (m²)",
-        "rth_per_capita_m2": "RTH per penduduk (m²)",
-        "pop_within_300m_green_0_5ha_pct": "Penduduk dalam 300 m dari ruang hijau minimal 0,5 ha (%)",
-        "green_cover_pct": "Tutupan hijau (% luas, citra satelit)",
         "indicator": "Indikator",
         "city_value": "Kota",
         "median": "Median zona",
@@ -184,15 +187,11 @@ _LABELS: dict[str, dict[str, str]] = {
             "(luas resmi) bukan ukuran yang sama dengan poligon hijau hasil pemetaan. Bandingkan besaran "
             "dan porsi zona, bukan angka desimal tunggal."
         ),
-        "chart_zones": "zona",
-        "chart_threshold": "ambang",
+        "chart_zones_pct": "% zona",
+        "chart_beyond": "{n} zona di atas {x} ditampilkan di batang terakhir",
     },
     "ko": {
         "title": "자매도시 비교",
-        "park_area_per_capita_m2": "1인당 공원면적 (m²)",
-        "rth_per_capita_m2": "1인당 녹지(RTH) 면적 (m²)",
-        "pop_within_300m_green_0_5ha_pct": "0.5 ha 이상 녹지 300 m 이내 인구 비율 (%)",
-        "green_cover_pct": "녹피율 (면적 %, 위성영상)",
         "indicator": "지표",
         "city_value": "도시",
         "median": "구역 중앙값",
@@ -230,8 +229,8 @@ _LABELS: dict[str, dict[str, str]] = {
             "두 도시의 구역(켈루라한과 동)의 크기와 인구는 같지 않고, 공원 목록(공식 결정 면적)은 지도화한 "
             "녹지 폴리곤과 같은 척도가 아닙니다. 소수점이 아닌 규모와 구역 비율을 비교하십시오."
         ),
-        "chart_zones": "zones",
-        "chart_threshold": "threshold",
+        "chart_zones_pct": "% of zones",
+        "chart_beyond": "{n} zone(s) above {x} shown in the last bar",
     },
 }
 
@@ -295,7 +294,7 @@ def _expected(folder: Path) -> str:
 
 
 def _standard_from_profile(sid: str, embedded: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if embedded and embedded.get("checks"):
+    if embedded and (embedded.get("checks") or embedded.get("per_capita")):
         return dict(embedded)
     candidates = [PROFILE_DIR / "standards" / f"{sid}.toml"]
     src = (embedded or {}).get("source")
@@ -313,11 +312,25 @@ def _standard_from_profile(sid: str, embedded: Mapping[str, Any] | None) -> dict
     return None
 
 
+def _rule_checks(std: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return a standard's checks plus its ``[[per_capita]]`` targets read as ``indicator >= target_m2``."""
+    checks = [dict(c) for c in std.get("checks", []) or []]
+    seen = {(c.get("indicator"), c.get("op"), float(c.get("threshold", math.nan))) for c in checks}
+    for pc in std.get("per_capita", []) or []:
+        if not all(k in pc for k in ("id", "indicator", "target_m2")):
+            continue
+        key = (pc["indicator"], ">=", float(pc["target_m2"]))
+        if key not in seen:
+            seen.add(key)
+            checks.append({"id": pc["id"], "indicator": pc["indicator"], "op": ">=",
+                           "threshold": float(pc["target_m2"]), "unit": "m2_per_person"})
+    return checks
+
+
 def _check_standard(std: Mapping[str, Any], where: str) -> None:
-    checks = std.get("checks", [])
-    if not isinstance(checks, list):
-        raise InputError(f"{where}: 'checks' must be a list of tables")
-    for c in checks:
+    if not isinstance(std.get("checks", []), list) or not isinstance(std.get("per_capita", []), list):
+        raise InputError(f"{where}: 'checks' and 'per_capita' must be lists of tables")
+    for c in _rule_checks(std):
         missing = [k for k in ("id", "indicator", "op", "threshold") if k not in c]
         if missing:
             raise InputError(f"{where}: a check lacks {missing}")
@@ -374,7 +387,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> Run:
             raise InputError(f"{path} has no zone_id column; expected a zone table (zone_id, zone_name, ...)")
         tables[lv] = t
     if len(tables[levels[-1]]) != 1:
-        log.warning("%s: city level %r has %d rows; the first is used", folder, levels[-1], len(tables[levels[-1]]))
+        n_top = len(tables[levels[-1]])
+        log.warning("%s: city level %r has %d rows; the first is used", folder, levels[-1], n_top)
     embedded = {
         str(s.get("id")): s for s in info.get("standards", []) if isinstance(s, Mapping) and s.get("id")
     }
@@ -435,20 +449,20 @@ def _values(table: pd.DataFrame, column: str) -> pd.Series:
 
 def _not_measured_reason(run: Run, indicator: str) -> str | None:
     """Key of the reason an indicator is not measured in ``run``, or None when it is."""
-    if indicator == "green_cover_pct" and not run.rasters_given:
+    if indicator in RASTER_INDICATORS and not run.rasters_given:
         return "no_raster"
     low, top = _values(run.lowest, indicator), _values(run.top, indicator)
     if low.notna().any() or top.notna().any():
         return None
+    if indicator not in run.lowest.columns and indicator not in run.top.columns:
+        return "no_column"
     per_person = "per_capita" in indicator or indicator.startswith("pop_")
     if per_person and _values(run.lowest, "population").fillna(0).le(0).all():
         return "no_population"
     if indicator == "park_area_per_capita_m2" and "parks" not in run.input_roles:
         return "no_parks"
-    if indicator == "pop_within_300m_green_0_5ha_pct":
+    if indicator.startswith("pop_within"):
         return "no_access"
-    if indicator not in run.lowest.columns and indicator not in run.top.columns:
-        return "no_column"
     return "no_values"
 
 
@@ -459,18 +473,26 @@ def _name(std: Mapping[str, Any], lang: str) -> str:
     return str(n)
 
 
+def _citation(std: Mapping[str, Any], lang: str) -> dict[str, str]:
+    return {
+        "name": _name(std, lang),
+        "citation": str(std.get("citation", "")),
+        "url": str(std.get("url", "")),
+    }
+
+
 def _indicators(runs: list[Run], applicable: list[list[tuple[dict[str, Any], str]]]) -> list[str]:
     found = list(CORE_INDICATORS)
     for pairs in applicable:
         for std, _scope in pairs:
-            for c in std.get("checks", []):
+            for c in _rule_checks(std):
                 if c["indicator"] not in found:
                     found.append(str(c["indicator"]))
     return found
 
 
 def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
-    """The long table behind ``comparison.csv``: one row per run x indicator (x rule check).
+    """Build the long table behind ``comparison.csv``: one row per run x indicator (x rule check).
 
     A row with empty ``standard_id`` gives the indicator's city value and its
     distribution over the lowest zones; each further row evaluates one check of one
@@ -478,19 +500,20 @@ def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
     ``measured`` False, NaN values and the reason in ``note``.
     """
     runs = list(runs)
-    check_choice(lang, name="lang", choices=LANGUAGES)
+    check_lang(lang)
     labels = _LABELS[lang]
     applicable = _applicable(runs)
     rows = []
     for indicator in _indicators(runs, applicable):
-        for k, (run, pairs) in enumerate(zip(runs, applicable)):
+        for k, (run, pairs) in enumerate(zip(runs, applicable, strict=True)):
             low = _values(run.lowest, indicator)
             top = _values(run.top, indicator)
             valid = low[np.isfinite(low)]
             reason = _not_measured_reason(run, indicator)
             measured = reason is None
             note = f"{labels['not_measured']}: {labels[reason]}" if reason else ""
-            if measured and indicator.startswith("pop_within") and run.info.get("methods", {}).get("parks_as_points"):
+            methods = run.info.get("methods") if isinstance(run.info.get("methods"), Mapping) else {}
+            if measured and indicator.startswith("pop_within") and methods.get("parks_as_points"):
                 note = labels["parks_as_points"]
             city_value = float(top.iloc[0]) if measured and len(top) else math.nan
             base = {
@@ -514,12 +537,14 @@ def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
             rows.append({**base, "standard_id": "", "standard_name": "", "scope": "", "check_id": "",
                          "op": "", "threshold": math.nan, "city_meets": None, "zones_meeting_pct": math.nan})
             for std, scope in pairs:
-                for c in std.get("checks", []):
+                for c in _rule_checks(std):
                     if c["indicator"] != indicator:
                         continue
                     op, thr = _OPS[c["op"]], float(c["threshold"])
                     meets = bool(op(city_value, thr)) if measured and np.isfinite(city_value) else None
-                    share = float(op(valid.to_numpy(), thr).mean() * 100) if measured and len(valid) else math.nan
+                    share = math.nan
+                    if measured and len(valid):
+                        share = float(op(valid.to_numpy(), thr).mean() * 100)
                     rows.append({
                         **base,
                         "unit": c.get("unit", base["unit"]),
@@ -536,12 +561,7 @@ def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
 
 
 def _fmt(value: Any, lang: str, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    text = f"{float(value):,.{digits}f}"
-    if lang == "id":  # 1.234,56
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    return format_number(value, lang, decimals=digits)
 
 
 def _chart(indicator: str, runs: list[Run], rows: pd.DataFrame, lang: str) -> str | None:
@@ -549,7 +569,8 @@ def _chart(indicator: str, runs: list[Run], rows: pd.DataFrame, lang: str) -> st
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    labels = _LABELS["en" if lang == "ko" else lang]  # charts avoid fonts without Hangul
+    chart_lang = "en" if lang == "ko" else lang  # chart fonts may lack Hangul
+    labels = _LABELS[chart_lang]
     data, names = [], []
     for run in runs:
         if _not_measured_reason(run, indicator) is not None:
@@ -561,21 +582,37 @@ def _chart(indicator: str, runs: list[Run], rows: pd.DataFrame, lang: str) -> st
             names.append(f"{run.city_id} (n={len(v)})")
     if not data:
         return None
-    fig = Figure(figsize=(8.0, 3.0), dpi=100)
+    thresholds = sorted(
+        rows.loc[(rows["indicator"] == indicator) & rows["threshold"].notna(), "threshold"].unique()
+    )
+    pooled = np.concatenate(data)
+    # long right tails (one dong holding a mountain park) would squash the rest: clip the
+    # view at the 95th percentile (or the highest threshold) and say how many lie beyond
+    upper = max(float(np.percentile(pooled, 95)), *(float(t) for t in thresholds), 1e-9) * 1.1
+    lower = min(float(pooled.min()), 0.0)
+    beyond = int((pooled > upper).sum())
+    fig = Figure(figsize=(8.0, 3.0), dpi=90)
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
-    ax1.boxplot(data, vert=False, whis=(10, 90), showfliers=True)
+    try:  # matplotlib >= 3.10
+        ax1.boxplot(data, orientation="horizontal", whis=(10, 90), showfliers=True)
+    except TypeError:  # pragma: no cover
+        ax1.boxplot(data, vert=False, whis=(10, 90), showfliers=True)
     ax1.set_yticks(range(1, len(names) + 1), names)
-    bins = np.histogram_bin_edges(np.concatenate(data), bins=20)
-    for arr, name in zip(data, names):
-        ax2.hist(arr, bins=bins, alpha=0.55, label=name)
-    thresholds = rows.loc[(rows["indicator"] == indicator) & rows["threshold"].notna(), "threshold"].unique()
-    for thr in sorted(thresholds):
+    ax1.set_xlim(lower, upper)
+    bins = np.linspace(lower, upper, 21)
+    for arr, name in zip(data, names, strict=True):
+        weights = np.full(len(arr), 100.0 / len(arr))  # % of each city's zones
+        ax2.hist(np.clip(arr, lower, upper), bins=bins, weights=weights, alpha=0.55, label=name)
+    for thr in thresholds:
         for ax in (ax1, ax2):
             ax.axvline(thr, color="#b22222", linestyle="--", linewidth=1)
-    ax2.set_ylabel(labels["chart_zones"])
+    if beyond:
+        text = labels["chart_beyond"].format(n=beyond, x=format_number(upper, chart_lang, decimals=1))
+        ax2.set_xlabel(text, fontsize=8)
+    ax2.set_ylabel(labels["chart_zones_pct"])
     ax2.legend(fontsize=8)
-    fig.suptitle(labels.get(indicator, indicator), fontsize=10)
+    fig.suptitle(indicator_title(indicator, chart_lang), fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -602,7 +639,7 @@ def _context(runs: list[Run], table: pd.DataFrame, lang: str) -> dict[str, Any]:
                 "p90": _fmt(r["zone_p90"], lang, digits),
                 "n": f"{int(r['zones_with_value_n'])}/{int(r['zones_n'])}",
             })
-        summary.append({"label": labels.get(indicator, indicator), "indicator": indicator, "cells": cells})
+        summary.append({"label": indicator_title(indicator, lang), "indicator": indicator, "cells": cells})
     checks = table[table["standard_id"] != ""]
     rules = []
     keys = checks[["standard_id", "check_id", "indicator"]].drop_duplicates()
@@ -632,7 +669,7 @@ def _context(runs: list[Run], table: pd.DataFrame, lang: str) -> dict[str, Any]:
             "standard": first["standard_name"],
             "standard_id": first["standard_id"],
             "scope": labels[first["scope"]],
-            "indicator": labels.get(first["indicator"], first["indicator"]),
+            "indicator": indicator_title(first["indicator"], lang),
             "threshold": f"{first['op']} {_fmt(first['threshold'], lang)}",
             "cells": cells,
         })
@@ -640,19 +677,17 @@ def _context(runs: list[Run], table: pd.DataFrame, lang: str) -> dict[str, Any]:
     for indicator in dict.fromkeys(base["indicator"]):
         png = _chart(indicator, runs, table, lang)
         if png:
-            charts.append({"label": labels.get(indicator, indicator), "png": png})
+            charts.append({"label": indicator_title(indicator, lang), "png": png})
     citations = {}
     for r in runs:
         for s in r.standards:
-            citations.setdefault(str(s["id"]), {"name": _name(s, lang), "citation": str(s.get("citation", "")),
-                                                "url": str(s.get("url", ""))})
+            citations.setdefault(str(s["id"]), _citation(s, lang))
     for sid in INTERNATIONAL_DEFAULTS:
         s = _standard_from_profile(sid, None)
         if s is not None:
-            citations.setdefault(sid, {"name": _name(s, lang), "citation": str(s.get("citation", "")),
-                                       "url": str(s.get("url", ""))})
+            citations.setdefault(sid, _citation(s, lang))
     run_notes = []
-    for r, head in zip(runs, heads):
+    for r, head in zip(runs, heads, strict=True):
         methods = r.info.get("methods", {}) if isinstance(r.info.get("methods"), Mapping) else {}
         run_notes.append({
             "head": head,
@@ -713,7 +748,7 @@ def compare_runs(
     --------
     >>> compare_runs("out/bandung", "out/daegu", "out/compare", lang="id")  # doctest: +SKIP
     """
-    check_choice(lang, name="lang", choices=LANGUAGES)
+    check_lang(lang)
     runs = [read_run(run_a), read_run(run_b)]
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 

@@ -101,7 +101,7 @@ def indicator_label(column: str, lang: str = "id") -> str:
 
 
 def indicator_unit(column: str, lang: str = "id") -> str:
-    """Unit of indicator ``column`` in ``lang`` (``""`` when unitless or unknown)."""
+    """Return the unit of indicator ``column`` in ``lang`` (``""`` when unitless or unknown)."""
     check_lang(lang)
     entry = labels()["indicators"].get(column)
     if entry is not None:

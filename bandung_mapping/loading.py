@@ -51,6 +51,24 @@ def _empty_polygons() -> gpd.GeoDataFrame:
     return _empty_points()
 
 
+def _read_vector(path: PathLike, *, what: str) -> gpd.GeoDataFrame:
+    from .errors import InputFileError
+
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several error types for unreadable files
+        raise InputFileError(f"cannot read {what} {path}: {exc}; expected a GeoJSON, GeoPackage or Shapefile") from exc
+    if gdf.crs is None:
+        from .errors import CRSError
+
+        raise CRSError(f"{what} {path} has no CRS; expected one (e.g. EPSG:4326)")
+    if gdf.geometry.has_z.any():
+        import shapely
+
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values), crs=gdf.crs)
+    return gdf
+
+
 def _split_band(spec: PathLike | None) -> str | None:
     if spec is None:
         return None
@@ -72,6 +90,7 @@ def load_study_area(
     period: int | str | None = None,
     rth_rules: PathLike | None = None,
     network: PathLike | None = None,
+    candidates: PathLike | None = None,
     red: PathLike | None = None,
     nir: PathLike | None = None,
     scl: PathLike | None = None,
@@ -105,6 +124,11 @@ def load_study_area(
         RTH tag-rules file; default the city profile's bundled rules.
     network : path, optional
         A walk network (``.graphml``); default: built from the OSM ``highway`` ways if any.
+    candidates : path, optional
+        Land that could become a park: a land-cover polygon layer with a ``REMARK`` class
+        column (e.g. RBI *tutupan lahan*; vacant, shrub and dry-field classes are kept) or
+        user parcels (every polygon kept). OSM ``landuse=brownfield/greenfield/vacant/grass``
+        polygons are always candidates.
     red, nir, scl, landcover, sentinel2 : path, optional
         Raster inputs (``PATH`` or ``PATH:BAND``), a Sentinel-2 ``.SAFE`` or band folder.
     sensor : {"generic", "sentinel2", "landsat"}
@@ -201,6 +225,27 @@ def load_study_area(
         if "highway" in features.columns:
             lines = features[features["highway"].notna() & features.geom_type.isin(["LineString", "MultiLineString"])]
 
+    # ---- land that could become a park
+    from . import siting as _siting
+
+    cand_parts = []
+    if features is not None and len(features) and "landuse" in features.columns:
+        cand_parts.append(_siting.candidates_from_osm(features, profile.metric_crs))
+    if candidates is not None:
+        check_input_path(candidates, what="candidate land file (--candidates)")
+        cgdf = _read_vector(candidates, what="candidate land file")
+        if "REMARK" in cgdf.columns:
+            cand_parts.append(_siting.candidates_from_landcover(cgdf, profile.metric_crs))
+        else:
+            from .projection import to_metric
+
+            cg = to_metric(cgdf, profile.metric_crs, name="candidate parcels")
+            cand_parts.append(gpd.GeoDataFrame({"source": "parcels"}, geometry=cg.geometry.values, crs=cg.crs))
+        record("candidates", candidates)
+    cand_gdf = None
+    if cand_parts:
+        cand_gdf = pd.concat(cand_parts, ignore_index=True).to_crs("EPSG:4326")
+
     # ---- parks given as points with an area
     if parks is not None:
         from . import parks as _parks
@@ -234,6 +279,8 @@ def load_study_area(
         red = red or found.get("red")
         nir = nir or found.get("nir")
         scl = scl or found.get("scl")
+        if boa_offset is None and found.get("boa_offset") is not None:
+            boa_offset = float(found["boa_offset"])
         sensor = "sentinel2"
         record("sentinel2", sentinel2)
     rasters = RasterSources(
@@ -254,6 +301,7 @@ def load_study_area(
         buildings=buildings,
         network=graph,
         rasters=rasters,
+        candidates=cand_gdf,
         excluded=excluded,
         inputs=inputs,
         synthetic=synthetic,

@@ -110,7 +110,8 @@ def walkable_mask(
     excluded = frozenset(exclude_highway)
     cols = [c for c in ("highway", "access", "foot", "area") if c in features.columns]
     values = [
-        _walkable(dict(zip(cols, row)), excluded) for row in features[cols].itertuples(index=False)
+        _walkable(dict(zip(cols, row, strict=True)), excluded)
+        for row in features[cols].itertuples(index=False)
     ]
     return pd.Series(values, index=features.index, name="walkable", dtype=bool)
 
@@ -269,13 +270,13 @@ def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
             graph.add_node(node_id[key], x=float(lonlat[0]), y=float(lonlat[1]))
         return node_id[key]
 
-    for c, cm, cg, tags in zip(coords_list, metric_list, geo_list, tag_rows):
+    for c, cm, cg, tags in zip(coords_list, metric_list, geo_list, tag_rows, strict=False):
         if len(c) < 2:
             continue
         keys = list(map(tuple, np.round(c, ndigits)))
         split = [i for i, k in enumerate(keys) if i in (0, len(keys) - 1) or counts[k] > 1]
         tags = {k: _first(v) for k, v in tags.items() if v is not None and v == v}
-        for i, j in zip(split[:-1], split[1:]):
+        for i, j in zip(split[:-1], split[1:], strict=False):
             seg = cm[i : j + 1]
             length = float(np.hypot(*np.diff(seg, axis=0).T).sum())
             u, v = _node(keys[i], cg[i]), _node(keys[j], cg[j])

@@ -62,9 +62,27 @@ _ELEMENTS = ("node", "way", "relation")
 _SHORT = {"n": "node", "w": "way", "r": "relation"}
 # Columns of OSM exports that are metadata, not tags.
 _META_COLUMNS = {
-    "@id", "id", "full_id", "osm_id", "osm_type", "@relations", "@geometry", "@timestamp",
-    "@version", "@changeset", "@user", "@uid", "timestamp", "version", "changeset", "user", "uid",
-    "nodes", "ways", "members", "fid",
+    "@id",
+    "id",
+    "full_id",
+    "osm_id",
+    "osm_type",
+    "@relations",
+    "@geometry",
+    "@timestamp",
+    "@version",
+    "@changeset",
+    "@user",
+    "@uid",
+    "timestamp",
+    "version",
+    "changeset",
+    "user",
+    "uid",
+    "nodes",
+    "ways",
+    "members",
+    "fid",
 }
 
 
@@ -140,7 +158,8 @@ def _as_polygon(polygon: object) -> BaseGeometry | None:
     if isinstance(polygon, BaseGeometry) and polygon.geom_type in ("Polygon", "MultiPolygon"):
         return polygon
     raise InputError(
-        f"polygon must be a shapely Polygon/MultiPolygon in EPSG:4326 or a GeoSeries, got {type(polygon).__name__}"
+        "polygon must be a shapely Polygon/MultiPolygon in EPSG:4326 or a GeoSeries, "
+        f"got {type(polygon).__name__}"
     )
 
 
@@ -176,7 +195,7 @@ def _read_xml(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
     if len(raw) == 0:
         return _empty(source)
     element = [str(e) for e in raw.index.get_level_values(0)]
-    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1))]
+    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1), strict=False)]
     raw = raw.reset_index(drop=True)
     return _normalise(raw, osmid=ids, element=element, source=source, polygon=polygon)
 
@@ -190,8 +209,10 @@ def _closed_way_is_area(tags: Mapping[str, str]) -> bool:
     for key in tags.keys() & _POLYGON_FEATURES.keys():
         rule = _POLYGON_FEATURES[key]["polygon"]
         values = _POLYGON_FEATURES[key].get("values", set())
-        if rule == "all" or (rule == "passlist" and tags[key] in values) or (
-            rule == "blocklist" and tags[key] not in values
+        if (
+            rule == "all"
+            or (rule == "passlist" and tags[key] in values)
+            or (rule == "blocklist" and tags[key] not in values)
         ):
             return True
     return False
@@ -253,9 +274,7 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
                 elements.append("way")
                 rows.append(tags)
     except RuntimeError as exc:
-        raise InputFileError(
-            f"cannot read {path} as OSM PBF ({exc}); expected {FEATURE_FORMATS}"
-        ) from exc
+        raise InputFileError(f"cannot read {path} as OSM PBF ({exc}); expected {FEATURE_FORMATS}") from exc
     shapes = shapely.from_wkb(geoms) if geoms else np.array([], dtype=object)
     # closed ways that are areas take the polygon the area assembler built
     for pos in closed_ways:
@@ -274,7 +293,7 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
 
 
 def _single(g: BaseGeometry) -> BaseGeometry:
-    """A one-part MultiPolygon becomes a Polygon (as osmnx returns it)."""
+    """Turn a one-part MultiPolygon into a Polygon (as osmnx returns it)."""
     if g is not None and g.geom_type == "MultiPolygon" and shapely.get_num_geometries(g) == 1:
         return shapely.get_geometry(g, 0)
     return g
@@ -301,7 +320,9 @@ def _parse_id(value: object, osm_type: object = None) -> tuple[str, str] | None:
     return None
 
 
-def _read_vector(path: Path, source: str, polygon: BaseGeometry | None, layer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(
+    path: Path, source: str, polygon: BaseGeometry | None, layer: str | None
+) -> gpd.GeoDataFrame:
     import pyogrio
 
     try:
@@ -321,7 +342,7 @@ def _read_vector(path: Path, source: str, polygon: BaseGeometry | None, layer: s
     elif "full_id" in cols:
         parsed = [_parse_id(v) for v in raw["full_id"]]
     elif {"osm_id", "osm_type"} <= cols:
-        parsed = [_parse_id(i, t) for i, t in zip(raw["osm_id"], raw["osm_type"])]
+        parsed = [_parse_id(i, t) for i, t in zip(raw["osm_id"], raw["osm_type"], strict=False)]
     else:
         raise InputFileError(
             f"{path} has no OSM id column; expected '@id' or 'id' (like 'way/123'), 'full_id' (like 'w123') "
@@ -448,7 +469,7 @@ def _from_osmnx(fn_name: str, arg: object, *, tags: Mapping[str, Any] | None, wh
         raise InputError("tags is empty; expected a dict like {'leisure': True}")
     raw = call_osmnx(getattr(ox, fn_name), arg, tags=query_tags, what=what)
     element = [str(e) for e in raw.index.get_level_values(0)]
-    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1))]
+    ids = [f"{e}/{i}" for e, i in zip(element, raw.index.get_level_values(1), strict=False)]
     gdf = _normalise(raw.reset_index(drop=True), osmid=ids, element=element, source="overpass", polygon=None)
     log.info("downloaded %d OSM features (%s)", len(gdf), what)
     return gdf
@@ -473,7 +494,9 @@ def features_from_polygon(polygon: object, *, tags: Mapping[str, Any] | None = N
     return _from_osmnx("features_from_polygon", poly, tags=tags, what="OSM features in polygon")
 
 
-def features_from_place(query: str | Mapping[str, str], *, tags: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+def features_from_place(
+    query: str | Mapping[str, str], *, tags: Mapping[str, Any] | None = None
+) -> gpd.GeoDataFrame:
     """Download OSM features inside a place geocoded by Nominatim (e.g. ``"Kota Bandung, Indonesia"``).
 
     See :func:`features_from_polygon` for caching and offline behaviour.
@@ -493,8 +516,12 @@ def features_from_bbox(
     try:
         w, s, e, n = (float(v) for v in bbox_wsen)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"bbox_wsen must be four numbers (west, south, east, north), got {bbox_wsen!r}") from exc
+        raise InputError(
+            f"bbox_wsen must be four numbers (west, south, east, north), got {bbox_wsen!r}"
+        ) from exc
     if not (w < e and s < n and -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise InputError(f"bbox_wsen must be (west, south, east, north) in degrees with west<east, south<north; "
-                         f"got {bbox_wsen!r}")
+        raise InputError(
+            f"bbox_wsen must be (west, south, east, north) in degrees with west<east, south<north; "
+            f"got {bbox_wsen!r}"
+        )
     return features_from_polygon(shapely.box(w, s, e, n), tags=tags)

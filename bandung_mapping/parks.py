@@ -64,7 +64,9 @@ def _column_spec(profile: CityProfile, columns: Mapping[str, str] | None) -> dic
     if columns:
         unknown = set(columns) - set(_ROLE_KEYS)
         if unknown:
-            raise InputError(f"columns has unknown role(s) {sorted(unknown)}; expected some of {list(_ROLE_KEYS)}")
+            raise InputError(
+                f"columns has unknown role(s) {sorted(unknown)}; expected some of {list(_ROLE_KEYS)}"
+            )
         spec.update(columns)
     missing = [r for r in _REQUIRED_ROLES if not spec.get(r)]
     if missing:
@@ -75,6 +77,10 @@ def _column_spec(profile: CityProfile, columns: Mapping[str, str] | None) -> dic
     dedup = cfg.get("dedup_on")
     if dedup is None:
         dedup = [spec[r] for r in ("id", "name") if spec.get(r)]
+    else:  # a duplicate key named by a profile column follows that column's override
+        role_of = {cfg.get(key): role for role, key in _ROLE_KEYS.items() if cfg.get(key)}
+        dedup = [spec.get(role_of[c]) if c in role_of else c for c in dedup]
+        dedup = [c for c in dedup if c]
     return {
         "columns": spec,
         "dedup_on": list(dedup),
@@ -177,14 +183,18 @@ def parks_from_csv(
     if n_bad:
         rows = [int(i) + 2 for i in df.index[~keep][:10]]  # +2: header line and 1-based lines
         msg = (
-            f"park list {p.name}: dropped {n_bad} of {n_read} rows ({excluded['missing_coordinates']} without "
-            f"valid coordinates, {excluded['missing_area']} without an area); first lines: {rows}"
+            f"park list {p.name}: dropped {n_bad} of {n_read} rows "
+            f"({excluded['missing_coordinates']} without valid coordinates, "
+            f"{excluded['missing_area']} without an area); first lines: {rows}"
         )
         log.warning(msg)
         warnings.warn(msg, DataQualityWarning, stacklevel=2)
     df = df.loc[keep]
     lat, lon, area = lat[keep], lon[keep], area[keep]
-    dup = df.duplicated(subset=spec["dedup_on"], keep="first") if spec["dedup_on"] else pd.Series(False, df.index)
+    if spec["dedup_on"]:
+        dup = df.duplicated(subset=spec["dedup_on"], keep="first")
+    else:
+        dup = pd.Series(False, index=df.index)
     excluded["duplicate"] = int(dup.sum())
     if excluded["duplicate"]:
         log.info(

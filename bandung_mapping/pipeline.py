@@ -101,7 +101,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     ['kelurahan', 'kecamatan', 'kota']
     """
     own_steps = steps is None
-    steps = steps or _Steps(["indicators", "rasters", "access", "compliance"], progress)
+    steps = steps or _Steps(["indicators", "rasters", "access", "compliance", "siting"], progress)
     levels = list(study.city.levels)
     crs = study.metric_crs
     zones_m = {lv: study.zones[lv].to_crs(crs) for lv in levels}
@@ -153,13 +153,29 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
 
     steps.run("compliance", comply)
 
-    candidates = None
-    try:
+    def site() -> gpd.GeoDataFrame | None:
+        if study.candidates is None or len(study.candidates) == 0:
+            notes.append("candidate sites: no candidate land given (vacant OSM landuse, --candidates)")
+            return None
         from . import siting as _siting
 
-        candidates = _siting.sites_for_study(study, tables, access_result)
-    except (AttributeError, ImportError):  # siting is optional
-        candidates = None
+        spec = next((sp for sp in access_result.specs if sp["column"] == "pop_within_300m_green_0_5ha_pct"),
+                    access_result.specs[0] if access_result.specs else None)
+        if spec is None:
+            return None
+        low = tables[levels[0]]
+        zones_low = zones_m[levels[0]][["zone_id", "geometry"]].merge(
+            low[["zone_id", "population", "rth_area_ha"]].reset_index(drop=True), on="zone_id", how="left")
+        pts = access_result.population_points
+        dist_col = f"dist__{spec['column']}"
+        served = pts[dist_col] if dist_col in pts else pts.get(f"served__{spec['column']}")
+        return _siting.candidate_sites(
+            study.candidates.to_crs(crs), zones_low, pts, served,
+            min_area_m2=max(float(spec["min_area_m2"]), 1.0), radius_m=float(spec["radius_m"]),
+            exclude_metric=green_m, buildings_metric=buildings_m, tile_m=100,
+        )
+
+    candidates = steps.run("siting", site)
 
     if own_steps:
         steps.close()
@@ -228,7 +244,7 @@ def run_report(
     t0 = time.perf_counter()
     lang = lang or study.city.default_language
     levels = list(study.city.levels)
-    names = ["indicators", "rasters", "access", "compliance", "tables", "map", "report"]
+    names = ["indicators", "rasters", "access", "compliance", "siting", "tables", "map", "report"]
     steps = _Steps(names, progress)
     with StagedOutput(out_dir) as staged:
         m = measure(study, progress=progress, steps=steps)
@@ -281,9 +297,9 @@ def run_report(
             "synthetic": study.synthetic,
             "notice": SYNTHETIC_NOTICE if study.synthetic else "",
             "inputs": study.inputs,
-            "rth_rules": study.rth_rules_source,
-            "standards": [{"id": s.get("id"), "source": s.get("_source"), "citation": s.get("citation")}
-                          for s in m.standards],
+            "rth_rules": _profile_ref(study.rth_rules_source),
+            "standards": [{"id": s.get("id"), "source": _profile_ref(s.get("_source")),
+                           "citation": s.get("citation")} for s in m.standards],
             "rasters": {"given": bool(study.rasters.any), "sensor": study.rasters.sensor,
                         "date": study.rasters.date},
             "excluded": study.excluded,
@@ -320,6 +336,19 @@ def run_report(
         files = staged.commit()
     log.info("wrote %d files to %s", len(files), out_dir)
     return ReportResult(out_dir=Path(out_dir), files=files, measures=m, run_info=run_info)
+
+
+def _profile_ref(source: object) -> str:
+    """``bundled:<kind>/<name>`` for a bundled profile, else the path as given."""
+    from .profiles import PROFILE_DIR
+
+    if not source:
+        return ""
+    p = Path(str(source))
+    try:
+        return "bundled:" + p.resolve().relative_to(PROFILE_DIR.resolve()).with_suffix("").as_posix()
+    except ValueError:
+        return str(source)
 
 
 def _definitions(m: Measures, lang: str) -> pd.DataFrame:

@@ -64,7 +64,7 @@ def check_keys(data: dict[str, Any], allowed: set[str], *, where: str, required:
 
 def _resolve(kind: str, name_or_path: str | os.PathLike[str]) -> Path:
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
+    if p.suffix == ".toml" or p.is_file():
         if not p.exists():
             raise ProfileError(f"{kind} profile file not found: {p}")
         return p

@@ -221,10 +221,11 @@ class Grid:
         return abs(self.transform.a * self.transform.e)
 
     def subgrid(self, row_off: int, col_off: int, height: int, width: int) -> Grid:
-        """The grid of a window of this grid."""
+        """Return the grid of a window of this grid."""
         from rasterio.windows import Window, transform
 
-        return Grid(self.crs, transform(Window(col_off, row_off, width, height), self.transform), width, height)
+        window = Window(col_off, row_off, width, height)
+        return Grid(self.crs, transform(window, self.transform), width, height)
 
     def blocks(self, size: int = _BLOCK) -> Iterator[tuple[Any, Grid]]:
         """Yield ``(rasterio Window, Grid)`` for blocks of at most ``size`` x ``size`` cells."""
@@ -289,9 +290,9 @@ def area_grid(ref: str | os.PathLike[str] | BandRef, area: Any, *, margin: int =
             np.any(shapely.intersects(np.asarray(in_raster.values), footprint))
         ):
             raise RasterCoverageError(_coverage_message(ref, grid, geoms, area_crs, bounds))
-        inv = ~src.transform
-        xs, ys = (bounds[0], bounds[2], bounds[0], bounds[2]), (bounds[1], bounds[1], bounds[3], bounds[3])
-        cols, rows = zip(*(inv * (x, y) for x, y in zip(xs, ys)))
+        t = src.transform
+        cols = [(x - t.c) / t.a for x in (bounds[0], bounds[2])]
+        rows = [(y - t.f) / t.e for y in (bounds[1], bounds[3])]
         eps = 1e-6
         c0 = max(0, math.floor(min(cols) + eps) - margin)
         r0 = max(0, math.floor(min(rows) + eps) - margin)
@@ -387,14 +388,16 @@ def _s2_metadata(ref: BandRef, tags: Mapping[str, str]) -> tuple[float | None, f
             band = _band_name(ref.path)
             bid = _S2_BAND_IDS.get(band or "", None)
             offsets = meta["offsets"]
-            value = offsets.get(bid, next(iter(offsets.values()))) if bid is not None else next(iter(offsets.values()))
+            first = next(iter(offsets.values()))
+            value = offsets.get(bid, first) if bid is not None else first
             return value, quant, f"{mtd.name} BOA_ADD_OFFSET"
         if meta["baseline"]:
             return _baseline_offset(meta["baseline"]), quant, f"{mtd.name} PROCESSING_BASELINE"
     for part in reversed(path.parts):
         m = re.search(r"_N(\d{2})(\d{2})_", part)
         if m and "MSIL2A" in part.upper():
-            return _baseline_offset(f"{m.group(1)}.{m.group(2)}"), quant, f"baseline N{m.group(1)}{m.group(2)} in {part}"
+            baseline = f"{m.group(1)}.{m.group(2)}"
+            return _baseline_offset(baseline), quant, f"baseline {baseline} in {part}"
     return None, quant, ""
 
 
@@ -595,7 +598,7 @@ def read_band(
 
 
 def scl_valid(scl: np.ndarray) -> np.ndarray:
-    """True where a Sentinel-2 SCL class is usable (not 0, 1, 3, 8, 9, 10 and not NaN)."""
+    """Return True where a Sentinel-2 SCL class is usable (not 0, 1, 3, 8, 9, 10, not NaN)."""
     a = np.asarray(scl)
     ok = ~np.isin(a, list(SCL_INVALID_CLASSES))
     if np.issubdtype(a.dtype, np.floating):
@@ -604,7 +607,7 @@ def scl_valid(scl: np.ndarray) -> np.ndarray:
 
 
 def qa_pixel_valid(qa: np.ndarray) -> np.ndarray:
-    """True where a Landsat C2 ``QA_PIXEL`` value has none of bits 0-4 set (fill, cloud, shadow)."""
+    """Return True where a Landsat C2 ``QA_PIXEL`` value has none of bits 0-4 (fill, cloud, shadow)."""
     a = np.asarray(qa)
     finite = np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else np.ones(a.shape, bool)
     bits = np.where(finite, a, 1).astype(np.int64)
@@ -613,7 +616,7 @@ def qa_pixel_valid(qa: np.ndarray) -> np.ndarray:
 
 
 def valid_mask(values: np.ndarray, *, kind: str) -> np.ndarray:
-    """True where a mask layer of ``kind`` (``"scl"``, ``"qa_pixel"``, ``"binary"``) keeps the pixel.
+    """Return True where a mask layer of ``kind`` (``"scl"``, ``"qa_pixel"``, ``"binary"``) keeps a pixel.
 
     ``"binary"`` keeps non-zero cells (like a GDAL dataset mask).
     """
@@ -635,7 +638,7 @@ def read_valid_mask(ref: str | os.PathLike[str] | BandRef, grid: Grid, *, kind: 
 
 
 def default_mask_kind(sensor: str) -> str:
-    """The mask layer that goes with a sensor: ``qa_pixel`` for Landsat, ``scl`` otherwise."""
+    """Return the mask kind that goes with a sensor: ``qa_pixel`` for Landsat, ``scl`` otherwise."""
     return "qa_pixel" if sensor == "landsat" else "scl"
 
 
@@ -651,7 +654,7 @@ def ndvi(
     nodata: float | None = None,
     valid: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Normalized difference vegetation index, (NIR - red) / (NIR + red).
+    """Compute the normalized difference vegetation index, (NIR - red) / (NIR + red).
 
     Parameters
     ----------
@@ -709,7 +712,7 @@ def _check_threshold(threshold: float, name: str) -> float:
 
 
 def green_mask(ndvi: np.ndarray, *, threshold: float = DEFAULT_GREEN_NDVI) -> np.ndarray:
-    """True where NDVI >= ``threshold`` (default 0.3: vegetated); False where lower or NaN.
+    """Return True where NDVI >= ``threshold`` (default 0.3: vegetated), False where lower or NaN.
 
     Examples
     --------
@@ -723,7 +726,7 @@ def green_mask(ndvi: np.ndarray, *, threshold: float = DEFAULT_GREEN_NDVI) -> np
 
 
 def tree_mask(ndvi: np.ndarray, *, threshold: float = DEFAULT_TREE_NDVI) -> np.ndarray:
-    """Tree-canopy proxy: True where NDVI >= ``threshold`` (default 0.6: dense vegetation).
+    """Return a tree-canopy proxy: True where NDVI >= ``threshold`` (default 0.6: dense vegetation).
 
     Examples
     --------
@@ -865,7 +868,9 @@ def find_sentinel2_bands(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """
     root = Path(folder)
     if not root.is_dir():
-        raise InputFileError(f"Sentinel-2 folder not found: {root} (expected a .SAFE or a folder of band files)")
+        raise InputFileError(
+            f"Sentinel-2 folder not found: {root} (expected a .SAFE or a folder of band files)"
+        )
     files = [p for p in root.rglob("*") if p.is_file()]
     ext = r"\.(?:jp2|tiff?)$"
     red = _pick(files, r"B04(?:_(\d+)m)?" + ext, "red (B04)")
@@ -920,7 +925,7 @@ def ndvi_on_grid(
     mask: BandRef | None = None,
     mask_kind: str = "scl",
 ) -> np.ndarray:
-    """NDVI of one grid (a window or a block): read, align, scale, mask. Float32, NaN where invalid."""
+    """Return the NDVI of one grid (a window or a block): read, align, scale, mask; NaN where invalid."""
     r = read_values(red, grid, nodata=red_scaling.nodata, use_file_nodata=False)
     n = read_values(nir, grid, nodata=nir_scaling.nodata, use_file_nodata=False)
     r = r * np.float32(red_scaling.scale) + np.float32(red_scaling.offset)
@@ -1015,7 +1020,7 @@ def write_ndvi(
     final_tmp = tmp.with_name(tmp.name.replace(".part.tif", ".cog.tif"))
     n_valid = 0
     try:
-        with rasterio.open(tmp, "w", **profile) as dst:
+        with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(tmp, "w", **profile) as dst:
             for window, sub in grid.blocks(block_size):
                 block = ndvi_on_grid(red_ref, nir_ref, sub, red_scaling=red_sc, nir_scaling=nir_sc,
                                      mask=mask_ref, mask_kind=kind)
@@ -1024,16 +1029,18 @@ def write_ndvi(
             dst.update_tags(**tags)
             dst.set_band_description(1, "NDVI")
         if _cog_available():
-            rasterio.shutil.copy(tmp, final_tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
-                                 BLOCKSIZE=str(tile), OVERVIEWS="AUTO", RESAMPLING="AVERAGE",
-                                 BIGTIFF="IF_SAFER")
+            with rasterio.Env(GDAL_CACHEMAX=256):
+                rasterio.shutil.copy(tmp, final_tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
+                                     BLOCKSIZE=str(tile), OVERVIEWS="AUTO", RESAMPLING="AVERAGE",
+                                     BIGTIFF="IF_SAFER")
         else:  # pragma: no cover - GDAL < 3.1
             factors = [f for f in (2, 4, 8, 16, 32, 64) if min(grid.width, grid.height) // f >= tile // 2]
             with rasterio.open(tmp, "r+") as ds:
                 if factors:
                     ds.build_overviews(factors, Resampling.average)
             rasterio.shutil.copy(tmp, final_tmp, driver="GTiff", TILED="YES", COPY_SRC_OVERVIEWS="YES",
-                                 COMPRESS="DEFLATE", PREDICTOR="3", BLOCKXSIZE=str(tile), BLOCKYSIZE=str(tile))
+                                 COMPRESS="DEFLATE", PREDICTOR="3", BLOCKXSIZE=str(tile),
+                                 BLOCKYSIZE=str(tile))
         os.replace(final_tmp, out)
     except BandungMappingError:
         raise

@@ -117,6 +117,14 @@ GREENS: list[_Green] = [
         rth=False,
         vegetated=False,
     ),
+    # Vacant land: not RTH, a candidate site for a new park.
+    _Green(
+        "brownfield",
+        {"landuse": "brownfield", "name": "Lahan Kosong Sintetis"},
+        (1810, 810, 1890, 890),
+        rth=False,
+        vegetated=False,
+    ),
     # A name that must never run as HTML in maps and reports.
     _Green(
         "escaped_name_park",
@@ -411,7 +419,7 @@ def _rasters(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Red and NIR digital numbers (uint16, +1000 offset) and the NDVI they encode."""
     ny, nx = HEIGHT // CELL, WIDTH // CELL
     veg = _cell_mask(lambda g: g.vegetated and g.rth)
-    water = _cell_mask(lambda g: not g.vegetated)
+    water = _cell_mask(lambda g: g.tags.get("natural") == "water")
     red = np.full((ny, nx), 0.18)
     nir = np.full((ny, nx), 0.22)
     red[veg], nir[veg] = 0.04, 0.45

@@ -59,6 +59,8 @@ class StudyArea:
     network : networkx.MultiDiGraph or None
         Walk network (osmnx graph, EPSG:4326).
     rasters : RasterSources
+    candidates : GeoDataFrame or None
+        Land that could become a park (vacant OSM landuse, land-cover classes, user parcels).
     excluded : dict
         Counts of excluded or repaired features by reason.
     inputs : list of dict
@@ -75,7 +77,7 @@ class StudyArea:
     buildings: gpd.GeoDataFrame | None = None
     network: Any = None
     rasters: RasterSources = field(default_factory=RasterSources)
-    landcover_vector: gpd.GeoDataFrame | None = None
+    candidates: gpd.GeoDataFrame | None = None
     excluded: dict[str, int] = field(default_factory=dict)
     inputs: list[dict[str, str]] = field(default_factory=list)
     synthetic: bool = False

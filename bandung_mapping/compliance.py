@@ -1,0 +1,319 @@
+"""Standards as data: validate standards files and flag which rules each zone meets.
+
+A standard is one TOML file in ``profiles/standards/<id>.toml`` (or any path), loaded with
+:func:`bandung_mapping.profiles.load_standard`. Its parts:
+
+``id``, ``name`` (a table of language -> text, or a string), ``citation``, ``url``,
+``country`` (ISO code or ``"INT"``), ``legal_level`` (the zone level at which the rule is
+legally binding, e.g. ``"kota"``, or ``"top"`` for the city level whatever its name; every
+other level is labelled *diagnostic*; ``""`` means diagnostic everywhere), ``notes``;
+
+``[[checks]]``
+    ``id``, ``indicator`` (a zone-table column), ``op`` (``>=``, ``>``, ``<=``, ``<``),
+    ``threshold``, ``unit``, optional ``description`` and ``legal_level`` (overrides the
+    standard's). Each gives a flag column ``ok__<standard id>__<check id>`` (nullable bool:
+    missing when the indicator is missing or NaN).
+``[[access]]``
+    ``id``, ``column``, ``radius_m``, ``min_area_m2``, ``green`` (``"all"``/``"public"``),
+    optional ``description``: access indicators computed by
+    :func:`bandung_mapping.access.access_indicators`.
+``[[per_capita]]``
+    ``id``, ``indicator`` (``rth_per_capita_m2`` or ``park_area_per_capita_m2``),
+    ``target_m2``, ``column`` (deficit ``max(0, target - value)``), optional
+    ``description``, ``legal_level``. Also gives ``ok__<standard id>__<id>``.
+``[[area_gap]]``
+    ``id``, ``area_column`` (hectares, e.g. ``rth_area_ha``), ``target_pct`` (of
+    ``area_ha``), ``column`` (gap ``max(0, target_pct/100 × area_ha − area_column)`` in ha),
+    optional ``description``, ``legal_level``.
+``[[hierarchy]]``
+    Provision by population unit (Permen PU 05/PRT/M/2008): ``id``, ``name``,
+    ``population``, ``m2_per_capita``, ``min_area_m2``, optional ``radius_m``,
+    ``location``, ``description``. Read by :func:`hierarchy_table` and by the siting of
+    new parks (minimum area per level).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._log import get_logger
+from .errors import InputError, ProfileError
+from .profiles import check_keys
+
+__all__ = [
+    "OPS",
+    "validate_standard",
+    "compliance_indicators",
+    "rule_status",
+    "hierarchy_table",
+    "flag_column",
+]
+
+log = get_logger(__name__)
+
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+_TOP_KEYS = {
+    "id", "name", "citation", "url", "country", "legal_level", "notes",
+    "checks", "access", "per_capita", "area_gap", "hierarchy", "_source",
+}
+_TOP_REQUIRED = {"id", "name", "citation", "country", "legal_level"}
+_SECTIONS: dict[str, tuple[set[str], set[str]]] = {
+    "checks": ({"id", "indicator", "op", "threshold", "unit", "description", "legal_level"},
+               {"id", "indicator", "op", "threshold", "unit"}),
+    "access": ({"id", "column", "radius_m", "min_area_m2", "green", "description"},
+               {"id", "column", "radius_m", "min_area_m2", "green"}),
+    "per_capita": ({"id", "indicator", "target_m2", "column", "description", "legal_level"},
+                   {"id", "indicator", "target_m2", "column"}),
+    "area_gap": ({"id", "area_column", "target_pct", "column", "description", "legal_level"},
+                 {"id", "area_column", "target_pct", "column"}),
+    "hierarchy": ({"id", "name", "population", "m2_per_capita", "min_area_m2", "radius_m", "location",
+                   "description"},
+                  {"id", "name", "population", "m2_per_capita", "min_area_m2"}),
+}
+_NUMBERS = {
+    "threshold": "checks", "radius_m": "access", "min_area_m2": "access", "target_m2": "per_capita",
+    "target_pct": "area_gap", "population": "hierarchy", "m2_per_capita": "hierarchy",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_standard(data: Mapping[str, Any], *, where: str = "standard") -> None:
+    """Check a standard read from TOML; raise :class:`ProfileError` naming every problem.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML.
+    where : str
+        How to name the source in messages, e.g. ``"standard who_2016.toml"``.
+
+    Examples
+    --------
+    >>> bad = {"id": "x", "name": "X", "citation": "c", "country": "INT", "legal_level": "",
+    ...        "access": [{"id": "a", "column": "c", "radius": 300, "min_area_m2": 0, "green": "all"}]}
+    >>> try:
+    ...     validate_standard(bad, where="standard x.toml")
+    ... except ProfileError as exc:
+    ...     for part in str(exc).split(". Allowed")[0].split("; "):
+    ...         print(part)
+    standard x.toml, access[0] ('a'): unknown key 'radius' (did you mean 'radius_m'?)
+    missing required key 'radius_m'
+    """
+    if not isinstance(data, Mapping):
+        raise ProfileError(f"{where}: expected a table of keys, got {type(data).__name__}")
+    check_keys(dict(data), _TOP_KEYS, where=where, required=_TOP_REQUIRED)
+    problems: list[str] = []
+    if not isinstance(data["id"], str) or not data["id"]:
+        problems.append("'id' must be a non-empty string")
+    name = data["name"]
+    if isinstance(name, Mapping):
+        if not name or not all(isinstance(v, str) for v in name.values()):
+            problems.append("'name' must be a string or a table of language = text")
+    elif not isinstance(name, str):
+        problems.append("'name' must be a string or a table of language = text")
+    for key in ("citation", "country", "legal_level", "url", "notes"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"{key!r} must be a string")
+    for section, (allowed, required) in _SECTIONS.items():
+        items = data.get(section, [])
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            problems.append(f"{section!r} must be an array of tables ([[{section}]])")
+            continue
+        seen: set[str] = set()
+        for k, item in enumerate(items):
+            label = f"{where}, {section}[{k}] ({item.get('id', '?')!r})"
+            check_keys(dict(item), allowed, where=label, required=required)
+            if item["id"] in seen:
+                problems.append(f"{section} id {item['id']!r} is repeated")
+            seen.add(item["id"])
+            for key, value in item.items():
+                if key in _NUMBERS or key == "threshold":
+                    if not _is_number(value):
+                        problems.append(f"{section}[{k}].{key} must be a number, got {value!r}")
+                    elif value < 0 and key != "threshold":
+                        problems.append(f"{section}[{k}].{key} must be >= 0, got {value!r}")
+            if section == "checks" and item["op"] not in OPS:
+                problems.append(f"checks[{k}].op must be one of {sorted(OPS)}, got {item['op']!r}")
+            if section == "access":
+                if item["green"] not in ("all", "public"):
+                    problems.append(f"access[{k}].green must be 'all' or 'public', got {item['green']!r}")
+                if _is_number(item["radius_m"]) and item["radius_m"] <= 0:
+                    problems.append(f"access[{k}].radius_m must be > 0")
+            if section == "area_gap" and not str(item["area_column"]).endswith("_ha"):
+                problems.append(f"area_gap[{k}].area_column must be in hectares (name ending in _ha)")
+            if section == "hierarchy" and "radius_m" in item and not _is_number(item["radius_m"]):
+                problems.append(f"hierarchy[{k}].radius_m must be a number")
+    if problems:
+        raise ProfileError(f"{where}: " + "; ".join(problems))
+
+
+def flag_column(standard_id: str, check_id: str) -> str:
+    """Name of the flag column of a check: ``ok__<standard id>__<check id>``."""
+    return f"ok__{standard_id}__{check_id}"
+
+
+def rule_status(standard: Mapping[str, Any], level: str, *, city_levels: Sequence[str],
+                legal_level: str | None = None) -> str:
+    """``"legal"`` when ``level`` is the standard's binding level, else ``"diagnostic"``.
+
+    ``legal_level`` ``"top"`` names the last of ``city_levels``; ``""`` or a level the city
+    does not have makes the rule diagnostic everywhere.
+    """
+    target = standard.get("legal_level", "") if legal_level is None else legal_level
+    if target == "top" and city_levels:
+        target = city_levels[-1]
+    return "legal" if target and target == level else "diagnostic"
+
+
+def hierarchy_table(standard: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the ``[[hierarchy]]`` entries of a standard as a DataFrame indexed by ``id``."""
+    rows = list(standard.get("hierarchy", []) or [])
+    cols = ["name", "population", "m2_per_capita", "min_area_m2", "radius_m", "location"]
+    if not rows:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="id"))
+    return pd.DataFrame(rows).set_index("id").reindex(columns=cols)
+
+
+def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(table[column], errors="coerce").astype(float)
+
+
+def compliance_indicators(
+    table: pd.DataFrame,
+    level: str,
+    standards: Iterable[Mapping[str, Any]],
+    *,
+    city_levels: Sequence[str],
+) -> pd.DataFrame:
+    """Add gaps, deficits and ``ok__`` flags of every standard to one level's zone table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per zone with the base indicators (``area_ha``, ``rth_area_ha``,
+        ``rth_pct``, ``rth_per_capita_m2``, ...) and, for access rules, the columns of
+        :func:`bandung_mapping.access.access_indicators` joined on ``zone_id``.
+    level : str
+        The level of ``table`` (one of ``city_levels``).
+    standards : iterable of dict
+        Loaded standards (see :func:`bandung_mapping.profiles.load_standard`).
+    city_levels : sequence of str
+        The city's levels, lowest first (to resolve ``legal_level = "top"``).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with, per standard: ``[[area_gap]]`` columns (ha, e.g.
+        ``rth_gap_to_30pct_ha``), ``[[per_capita]]`` deficit columns (m², e.g.
+        ``rth_per_capita_deficit_m2``), flags ``ok__<standard>__<check>`` (nullable bool)
+        and ``status__<standard>`` (``legal`` or ``diagnostic`` at this level).
+        ``attrs["rule_status"]`` maps each flag and gap column to that status and
+        ``attrs["notes"]`` says which indicators were missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bandung_mapping.profiles import load_standard
+    >>> t = pd.DataFrame({"area_ha": [100.0], "rth_area_ha": [12.0], "rth_public_ha": [5.0],
+    ...                   "rth_pct": [12.0], "rth_public_pct": [5.0], "rth_private_pct": [7.0]},
+    ...                  index=pd.Index(["k1"], name="zone_id"))
+    >>> out = compliance_indicators(t, "kota", [load_standard("uu_26_2007")],
+    ...                             city_levels=["kelurahan", "kecamatan", "kota"])
+    >>> out[["rth_gap_to_30pct_ha", "rth_public_gap_to_20pct_ha"]].iloc[0].tolist()
+    [18.0, 15.0]
+    >>> bool(out["ok__uu_26_2007__rth_30pct"].iloc[0]), out["status__uu_26_2007"].iloc[0]
+    (False, 'legal')
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(f"table must be a DataFrame, got {type(table).__name__}")
+    city_levels = list(city_levels)
+    if level not in city_levels:
+        raise InputError(f"level {level!r} is not one of the city's levels {city_levels}")
+    out = table.copy()
+    status: dict[str, str] = {}
+    notes: list[str] = []
+    defined: dict[str, str] = {}
+
+    def _claim(column: str, owner: str, spec: tuple[Any, ...]) -> bool:
+        key = f"{owner}|{spec}"
+        if column in defined:
+            if defined[column].split("|", 1)[1] != str(spec):
+                raise ProfileError(
+                    f"column {column!r} is defined differently by {defined[column].split('|')[0]} and {owner}"
+                )
+            return False
+        defined[column] = key
+        return True
+
+    for std in standards:
+        sid = str(std["id"])
+        std_status = rule_status(std, level, city_levels=city_levels)
+        legal = std.get("legal_level", "")
+        if legal and legal != "top" and legal not in city_levels:
+            notes.append(f"{sid}: legal level {legal!r} is not a level of this city; labelled diagnostic")
+        out[f"status__{sid}"] = std_status
+
+        for gap in std.get("area_gap", []) or []:
+            col = str(gap["column"])
+            if not _claim(col, sid, ("area_gap", gap["area_column"], float(gap["target_pct"]))):
+                continue
+            status[col] = rule_status(std, level, city_levels=city_levels, legal_level=gap.get("legal_level"))
+            if "area_ha" in out and gap["area_column"] in out:
+                need = float(gap["target_pct"]) / 100.0 * _numeric(out, "area_ha")
+                out[col] = (need - _numeric(out, gap["area_column"])).clip(lower=0.0)
+            else:
+                out[col] = np.nan
+                notes.append(f"{sid}:{gap['id']}: needs area_ha and {gap['area_column']}; {col} is NaN")
+
+        for pc in std.get("per_capita", []) or []:
+            col = str(pc["column"])
+            flag = flag_column(sid, str(pc["id"]))
+            st = rule_status(std, level, city_levels=city_levels, legal_level=pc.get("legal_level"))
+            status[flag] = st
+            target = float(pc["target_m2"])
+            if pc["indicator"] in out:
+                value = _numeric(out, pc["indicator"])
+                ok = pd.array(value >= target, dtype="boolean")
+                ok[value.isna().to_numpy()] = pd.NA
+                out[flag] = ok
+                if _claim(col, sid, ("per_capita", pc["indicator"], target)):
+                    out[col] = (target - value).clip(lower=0.0)
+                    status[col] = st
+            else:
+                out[flag] = pd.array([pd.NA] * len(out), dtype="boolean")
+                if _claim(col, sid, ("per_capita", pc["indicator"], target)):
+                    out[col] = np.nan
+                    status[col] = st
+                notes.append(
+                    f"{sid}:{pc['id']}: indicator {pc['indicator']} is missing; flag and {col} are NA"
+                )
+
+        for check in std.get("checks", []) or []:
+            flag = flag_column(sid, str(check["id"]))
+            status[flag] = rule_status(std, level, city_levels=city_levels,
+                                       legal_level=check.get("legal_level"))
+            ind = str(check["indicator"])
+            if ind not in out:
+                out[flag] = pd.array([pd.NA] * len(out), dtype="boolean")
+                hint = " (needs a tree-cover raster)" if ind.startswith("tree") else ""
+                notes.append(f"{sid}:{check['id']}: indicator {ind} is not available{hint}; {flag} is NA")
+                continue
+            value = _numeric(out, ind)
+            ok = pd.array(OPS[check["op"]](value, float(check["threshold"])), dtype="boolean")
+            ok[value.isna().to_numpy()] = pd.NA
+            out[flag] = ok
+    out.attrs["rule_status"] = status
+    out.attrs["notes"] = notes
+    for note in notes:
+        log.info("%s level: %s", level, note)
+    return out

@@ -1,0 +1,128 @@
+"""The `report` command end to end on the sample, and its failure modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from bandung_mapping import cli, sample
+from bandung_mapping.errors import OutputError
+
+EXPECTED = [
+    "indicators_kelurahan.csv", "indicators_kecamatan.csv", "indicators_kota.csv",
+    "indicators_kelurahan.parquet", "indicators.gpkg", "indicators.xlsx", "map.html", "report.html", "run.json",
+]
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory, sample_dir):
+    out = tmp_path_factory.mktemp("report")
+    files = sample.sample_files(sample_dir)
+    rc = cli.main([
+        "--quiet", "report", "--city", "sample", "--boundaries", str(files["boundaries"]),
+        "--osm", str(files["osm"]), "--population", str(files["population"]),
+        "--red", str(files["red"]), "--nir", str(files["nir"]), "--sensor", "sentinel2", "--out", str(out),
+    ])
+    assert rc == 0
+    return out
+
+
+def test_report_writes_every_output(report_dir):
+    names = set(os.listdir(report_dir))
+    missing = [n for n in EXPECTED if n not in names]
+    assert not missing, f"missing outputs {missing}; have {sorted(names)}"
+    assert not [n for n in names if n.startswith(".")], "staging files left behind"
+
+
+def test_report_tables_match_truth(report_dir, sample_truth):
+    kel = pd.read_csv(report_dir / "indicators_kelurahan.csv", dtype={"zone_id": str, "parent_id": str})
+    kota = pd.read_csv(report_dir / "indicators_kota.csv")
+    truth_rth = sum(z["rth_area_m2"] for z in sample_truth["kelurahan"].values()) / 1e4
+    assert len(kel) == 8 and len(kota) == 1
+    assert kota.loc[0, "rth_area_ha"] == pytest.approx(truth_rth, abs=0.01)
+    assert kel["rth_area_ha"].sum() == pytest.approx(kota.loc[0, "rth_area_ha"], abs=1e-9)
+    assert kel["population"].sum() == kota.loc[0, "population"]
+    for col in ["zone_id", "zone_name", "parent_id", "area_ha", "population", "rth_area_ha", "rth_pct",
+                "rth_public_ha", "rth_public_pct", "rth_private_pct", "building_count", "building_footprint_ha",
+                "building_coverage_pct", "rth_per_capita_m2", "ndvi_mean", "green_cover_pct"]:
+        assert col in kel.columns, col
+
+
+def test_geopackage_layers_and_green_space_columns(report_dir):
+    con = sqlite3.connect(report_dir / "indicators.gpkg")
+    layers = {r[0] for r in con.execute("select table_name from gpkg_contents")}
+    con.close()
+    assert {"kelurahan", "kecamatan", "kota", "green_spaces", "buildings"} <= layers
+    import geopandas as gpd
+
+    g = gpd.read_file(report_dir / "indicators.gpkg", layer="green_spaces")
+    for col in ["rth_jenis", "is_public", "area_m2", "leisure", "landuse", "natural", "name"]:
+        assert col in g.columns
+    assert (~g["is_public"].astype(bool)).sum() == 1  # the private garden
+
+
+def test_xlsx_has_every_level(report_dir):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(report_dir / "indicators.xlsx", read_only=True)
+    assert {"kelurahan", "kecamatan", "kota", "definitions"} <= set(wb.sheetnames)
+
+
+def test_run_json_records_inputs_and_synthetic(report_dir):
+    info = json.loads((report_dir / "run.json").read_text())
+    assert info["city"]["levels"] == ["kelurahan", "kecamatan", "kota"]
+    roles = {i["role"] for i in info["inputs"]}
+    assert {"boundaries", "osm", "population", "red", "nir"} <= roles
+    assert all(len(i["sha256"]) == 64 for i in info["inputs"])
+    assert info["excluded"].get("green_point_no_area", 0) >= 0
+    assert "total" in info["timings_s"]
+    assert set(EXPECTED) <= set(info["outputs"])
+
+
+def test_default_report_is_labelled_synthetic(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("bandung_mapping.settings.cache_folder", str(tmp_path / "cache"))
+    rc = cli.main(["report", "--out", str(tmp_path / "out")])
+    assert rc == 0
+    out = capsys.readouterr()
+    assert "SYNTHETIC" in out.out + out.err
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert info["synthetic"] is True
+    assert "sintetis" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8").lower()
+
+
+def test_missing_input_path_is_a_clear_error(tmp_path, capsys):
+    rc = cli.main(["report", "--boundaries", str(tmp_path / "nope.geojson"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "boundary file" in err and "nope.geojson" in err and "Traceback" not in err
+
+
+def test_unwritable_output_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = cli.main(["report", "--out", str(blocker / "sub")])
+    assert rc == 2
+    assert "output" in capsys.readouterr().err
+    from bandung_mapping.outputs import check_output_dir
+
+    with pytest.raises(OutputError, match="expected"):
+        check_output_dir(blocker)
+
+
+def test_failed_run_leaves_no_partial_files(tmp_path, sample_study, monkeypatch):
+    from bandung_mapping import maps, run_report
+
+    def boom(*a, **k):
+        raise RuntimeError("map writer failed")
+
+    monkeypatch.setattr(maps, "save_map", boom)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("user file")
+    with pytest.raises(RuntimeError):
+        run_report(sample_study, out, progress=False)
+    assert sorted(os.listdir(out)) == ["keep.txt"]
