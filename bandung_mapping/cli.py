@@ -27,6 +27,11 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--city", default=None, help="city profile: bundled name (bandung, daegu) or a .toml path")
     src = p.add_argument_group("vector inputs (default: the built-in synthetic sample)")
     src.add_argument("--boundaries", help="boundary file of the lowest zone level (GeoJSON, GPKG, SHP ...)")
+    src.add_argument("--name-column", action="append", default=[], metavar="LEVEL=COLUMN",
+                     help="name column of a level in the boundary file (default: auto-detected); repeatable")
+    src.add_argument("--code-column", action="append", default=[], metavar="LEVEL=COLUMN",
+                     help="code column of a level in the boundary file (default: auto-detected); repeatable")
+    src.add_argument("--layer", help="layer of a multi-layer boundary file")
     src.add_argument("--place", help="place name to fetch boundaries and OSM data online (cached)")
     src.add_argument("--osm", action="append", default=[], metavar="FILE",
                      help="local OSM file: .osm(.gz/.bz2), .osm.pbf, or GeoJSON/GPKG export; repeatable")
@@ -35,6 +40,8 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     src.add_argument("--year", type=int, help="population year (default: latest)")
     src.add_argument("--semester", "--period", dest="period", help="population semester/month (default: latest)")
     src.add_argument("--rth-rules", help="RTH tag-rules TOML (default: the city profile's)")
+    src.add_argument("--candidates", help="land that could become a park: land-cover polygons (REMARK classes) "
+                     "or parcels")
     src.add_argument("--network", help="walk network (.graphml); default built from OSM highways")
     ras = p.add_argument_group("raster inputs")
     ras.add_argument("--red", help="red band PATH[:BAND]")
@@ -103,19 +110,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        level, sep, col = item.partition("=")
+        if not sep or not level or not col:
+            raise SystemExit(f"error: {flag} expects LEVEL=COLUMN, got {item!r}")
+        out[level] = col
+    return out
+
+
 def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .loading import load_study_area
     from .pipeline import run_report
     from .sample import default_sample_folder, write_sample
 
     kwargs = dict(
+        name_columns=_pairs(args.name_column, "--name-column") or None,
+        code_columns=_pairs(args.code_column, "--code-column") or None, layer=args.layer,
         place=args.place, osm=args.osm or None, parks=args.parks, population=args.population, year=args.year,
-        period=args.period, rth_rules=args.rth_rules, network=args.network, red=args.red, nir=args.nir,
+        period=args.period, rth_rules=args.rth_rules, network=args.network,
+        candidates=args.candidates, red=args.red, nir=args.nir,
         scl=args.scl, landcover=args.landcover, landcover_kind=args.landcover_kind, sentinel2=args.sentinel2,
         boa_offset=args.boa_offset, raster_date=args.raster_date,
     )
     if args.boundaries is None and args.place is None:
-        if any(v for k, v in kwargs.items() if k not in ("landcover_kind",)):
+        if any(v for k, v in kwargs.items() if k not in ("landcover_kind", "layer")):
             raise SystemExit("error: inputs were given without --boundaries or --place; give one of them "
                              "(or none at all to run the built-in synthetic sample)")
         files = write_sample(default_sample_folder(), overwrite=False)

@@ -83,6 +83,9 @@ def load_study_area(
     city: str | CityProfile = "bandung",
     boundaries: PathLike | None = None,
     place: str | None = None,
+    name_columns: dict[str, str] | None = None,
+    code_columns: dict[str, str] | None = None,
+    layer: str | None = None,
     osm: Sequence[PathLike] | PathLike | None = None,
     parks: PathLike | None = None,
     population: PathLike | None = None,
@@ -110,6 +113,10 @@ def load_study_area(
         Bundled city profile name or a path to a profile TOML.
     boundaries : path, optional
         Zone boundary file (GeoJSON, GeoPackage, Shapefile ...) of the lowest level.
+    name_columns, code_columns : dict of level -> column, optional
+        Name / code columns of the boundary file when auto-detection is not wanted.
+    layer : str, optional
+        Layer of a multi-layer boundary file (GeoPackage).
     place : str, optional
         Place name to fetch boundaries and OSM features online (osmnx, cached on disk).
     osm : path or list of paths, optional
@@ -166,7 +173,8 @@ def load_study_area(
     # ---- zones
     if boundaries is not None:
         check_input_path(boundaries, what="boundary file (--boundaries)")
-        zones = _boundaries.zones_from_file(boundaries, city=profile)
+        zones = _boundaries.zones_from_file(boundaries, city=profile, name_columns=name_columns,
+                                            code_columns=code_columns, layer=layer)
         record("boundaries", boundaries)
     elif place is not None:
         zones = _boundaries.zones_from_place(place, city=profile)
@@ -201,7 +209,8 @@ def load_study_area(
         for p in osm_paths:
             check_input_path(p, what="OSM file (--osm)")
             record("osm", p)
-        features = _osm.features_from_files(osm_paths, polygon=study_polygon)
+        # read everything, so features outside the study area are counted by the classifier
+        features = _osm.features_from_files(osm_paths, polygon=None)
     elif place is not None:
         features = _osm.features_from_place(place)
     rules = load_rth_rules(rth_rules if rth_rules is not None else profile.rth_rules)
@@ -217,7 +226,7 @@ def load_study_area(
         for k, v in (report.get("excluded", {}) if isinstance(report, dict) else {}).items():
             excluded[f"green_{k}"] = int(v)
         if "building" in features.columns:
-            buildings = _classify.classify_buildings(features, metric_crs=metric_crs)
+            buildings = _classify.classify_buildings(features, metric_crs=metric_crs, rules=rules)
             if study_polygon is not None and len(buildings):
                 inside = buildings.geometry.representative_point().within(study_polygon)
                 excluded["buildings_outside_study_area"] = int((~inside).sum())

@@ -141,6 +141,14 @@ _JENIS_COLORS = {
     "hutan_kota": "#00441b",
     "hutan": "#00441b",
     "jalur_hijau": "#66bd63",
+    "jalur_hijau_jalan": "#66bd63",
+    "taman_pribadi": "#b8e186",
+    "halaman_institusi": "#4d9221",
+    "kebun_bibit": "#7fbc41",
+    "lahan_rumput": "#d9f0a3",
+    "sempadan_rel": "#8c8c8c",
+    "tegangan_tinggi": "#bababa",
+    "vegetasi_alami": "#238443",
     "lapangan_olahraga": "#a6d96a",
     "taman_bermain": "#d9ef8b",
     "pemakaman": "#8c6bb1",
@@ -1561,6 +1569,12 @@ def render_html(m: folium.Map, *, self_contained: bool = True) -> str:
     return _make_self_contained(page) if self_contained else page
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
     folder = path.parent
@@ -1573,6 +1587,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

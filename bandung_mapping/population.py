@@ -300,7 +300,7 @@ def join_population(
         New zone GeoDataFrames (same type as given) with ``population`` filled; upper levels
         are sums of the lowest level (NaN children are left out, and listed in the report).
         ``report`` holds ``matched``, ``by_method``, ``fuzzy_matches``, ``leftover_matches``,
-        ``unmatched_zones``,
+        ``notes`` (sentences for run.json), ``unmatched_zones``,
         ``unmatched_rows``, ``table_total``, ``joined_total``.
 
     Raises
@@ -502,6 +502,21 @@ def join_population(
         "year": table.attrs.get("year"),
         "period": table.attrs.get("period"),
     }
+    notes = [
+        f"population: spelling match {f['zone_name']} ({f['parent']}) = {f['table_name']}" for f in fuzzy
+    ]
+    notes += [
+        f"population: {m['zone_name']} ({m['parent']}) took the only row left in its parent, "
+        f"{m['table_name']} {m['table_code']}; the names differ"
+        for m in leftover
+    ]
+    if len(unmatched_rows):
+        notes.append(
+            f"population: {len(unmatched_rows)} table row(s) matched no zone "
+            f"({unmatched_rows['population'].sum():,.0f} people), "
+            f"e.g. {unmatched_rows['name'].head(5).tolist()}"
+        )
+    report["notes"] = notes
     log.info(
         "joined population to %d of %d %s zones (%s); %d fuzzy, %d zones and %d table rows unmatched",
         report["matched"],
