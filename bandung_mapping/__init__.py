@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import _log  # noqa: F401  (installs the NullHandler)
-from . import errors, settings
+from . import (
+    _log,  # noqa: F401  (installs the NullHandler)
+    errors,
+    settings,
+)
 from .indicators import aggregate_levels, dissolved_area_m2, zone_indicators
 from .loading import load_study_area
 from .pipeline import measure, run_report

@@ -180,7 +180,8 @@ def zone_indicators(
 
     is_public = green_spaces["is_public"].fillna(False).astype(bool).to_numpy() if len(green_spaces) else np.array([])
     rth_m2 = dissolved_area_m2(zones, green_spaces).to_numpy()
-    public_m2 = dissolved_area_m2(zones, green_spaces[is_public]).to_numpy() if len(green_spaces) else np.zeros(len(zones))
+    public_m2 = (dissolved_area_m2(zones, green_spaces[is_public]).to_numpy() if len(green_spaces)
+                 else np.zeros(len(zones)))
     private_m2 = rth_m2 - public_m2  # where public and private overlap, the land counts as public
 
     point_area = np.zeros(len(zones))
@@ -191,7 +192,8 @@ def zone_indicators(
         pos = _points_in_zones(zones, green_points)
         areas = pd.to_numeric(green_points.get("area_m2", pd.Series(np.nan, index=green_points.index)),
                               errors="coerce").to_numpy()
-        pub = green_points.get("is_public", pd.Series(True, index=green_points.index)).fillna(True).astype(bool).to_numpy()
+        pub = green_points.get("is_public", pd.Series(True, index=green_points.index))
+        pub = pub.fillna(True).astype(bool).to_numpy()
         inside = pos >= 0
         has_area = np.isfinite(areas) & (areas > 0)
         np.add.at(point_count, pos[inside], 1)

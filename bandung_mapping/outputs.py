@@ -12,10 +12,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -49,7 +49,8 @@ def check_output_dir(out_dir: str | os.PathLike[str]) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"cannot write into output folder {p}: {exc.strerror or exc}; expected a writable folder") from exc
+        reason = exc.strerror or exc
+        raise OutputError(f"cannot write into output folder {p}: {reason}; expected a writable folder") from exc
     return p
 
 
@@ -138,7 +139,7 @@ class StagedOutput:
         """Remove the staging folder and everything in it."""
         shutil.rmtree(self.stage, ignore_errors=True)
 
-    def __enter__(self) -> "StagedOutput":
+    def __enter__(self) -> StagedOutput:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

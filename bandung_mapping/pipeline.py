@@ -277,9 +277,19 @@ def run_report(
         steps.run("tables", tables)
 
         def map_() -> None:
+            raster_path = None
+            rs = study.rasters
+            if rs.red and rs.nir:
+                from .raster import write_ndvi
+
+                raster_path = write_ndvi(
+                    rs.red, rs.nir, staged.path("ndvi.tif"), sensor=rs.sensor, boa_offset=rs.boa_offset,
+                    mask=rs.scl, area=study.zones[levels[-1]],
+                )
             fmap = _maps.study_map(
                 geo_tables, m.green_spaces, buildings=study.buildings, access_gaps=m.access_gaps,
-                candidate_sites=m.candidate_sites, lang=lang, city=study.city, synthetic=study.synthetic,
+                candidate_sites=m.candidate_sites, raster=raster_path, raster_kind="ndvi", lang=lang,
+                city=study.city, synthetic=study.synthetic, sources=_sources(study),
             )
             _maps.save_map(fmap, staged.path("map.html"), self_contained=self_contained)
 
@@ -300,6 +310,8 @@ def run_report(
             "rth_rules": _profile_ref(study.rth_rules_source),
             "standards": [{"id": s.get("id"), "source": _profile_ref(s.get("_source")),
                            "citation": s.get("citation")} for s in m.standards],
+            "satellite_date": study.rasters.date or "",
+            "osm_date": _osm_date(study),
             "rasters": {"given": bool(study.rasters.any), "sensor": study.rasters.sensor,
                         "date": study.rasters.date},
             "excluded": study.excluded,
@@ -336,6 +348,32 @@ def run_report(
         files = staged.commit()
     log.info("wrote %d files to %s", len(files), out_dir)
     return ReportResult(out_dir=Path(out_dir), files=files, measures=m, run_info=run_info)
+
+
+def _osm_date(study: StudyArea) -> str:
+    """Date of the OSM data where the file name says it (``..._2025-06-16.geojson``)."""
+    import re
+
+    for i in study.inputs:
+        if i["role"] == "osm":
+            found = re.search(r"(\d{4}-\d{2}-\d{2})", Path(i["path"]).name)
+            if found:
+                return found.group(1)
+    return ""
+
+
+def _sources(study: StudyArea) -> list[str]:
+    """Credits for every kind of input used."""
+    out = []
+    if study.synthetic:
+        out.append("synthetic sample data (bandung-mapping)")
+    if study.rasters.any:
+        date = f" {study.rasters.date}" if study.rasters.date else ""
+        if study.rasters.sensor == "landsat":
+            out.append(f"Landsat{date}: USGS, public domain")
+        else:
+            out.append(f"Contains modified Copernicus Sentinel data{date}")
+    return out
 
 
 def _profile_ref(source: object) -> str:

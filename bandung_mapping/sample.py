@@ -290,7 +290,8 @@ class _OsmWriter:
         ]
         lo, la = _to_lonlat(np.array([0.0, WIDTH]), np.array([0.0, HEIGHT]))
         lines.append(
-            f'  <bounds minlat="{la.min():.7f}" minlon="{lo.min():.7f}" maxlat="{la.max():.7f}" maxlon="{lo.max():.7f}"/>'
+            f'  <bounds minlat="{la.min():.7f}" minlon="{lo.min():.7f}" '
+            f'maxlat="{la.max():.7f}" maxlon="{lo.max():.7f}"/>'
         )
         for (nid, _, _, tags), lon, lat in zip(self.nodes, lons, lats):
             if tags:
@@ -485,7 +486,8 @@ def _truth(kel: list[dict[str, Any]], buildings: list[dict[str, Any]],
     for k in kel:
         x0, y0, x1, y1 = (v // CELL for v in k["rect"])
         sl = (slice(y0, y1), slice(x0, x1))
-        bx = [b for b in buildings if k["rect"][0] <= b["rect"][0] < k["rect"][2] and k["rect"][1] <= b["rect"][1] < k["rect"][3]]
+        kx0, ky0, kx1, ky1 = k["rect"]
+        bx = [b for b in buildings if kx0 <= b["rect"][0] < kx1 and ky0 <= b["rect"][1] < ky1]
         foot = sum((b["rect"][2] - b["rect"][0]) * (b["rect"][3] - b["rect"][1]) for b in bx)
         floor = sum((b["rect"][2] - b["rect"][0]) * (b["rect"][3] - b["rect"][1]) * b["levels"] for b in bx)
         zones[k["kode_kelurahan"]] = {

@@ -104,6 +104,6 @@ class StudyArea:
             return None
         return gdf.to_crs(self.metric_crs)
 
-    def replace(self, **changes: Any) -> "StudyArea":
+    def replace(self, **changes: Any) -> StudyArea:
         """Return a copy with some fields replaced (the StudyArea itself never changes)."""
         return replace(self, **changes)
