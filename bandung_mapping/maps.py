@@ -37,7 +37,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +260,19 @@ def _column(gdf: pd.DataFrame, name: str) -> list[Any]:
     return gdf[name].tolist() if name in gdf.columns else [None] * len(gdf)
 
 
+def _rounded_column(gdf: pd.DataFrame, name: str) -> list[Any]:
+    """Column ``name`` as whole numbers (NaN where not a number), or None everywhere when missing."""
+    return pd.to_numeric(gdf[name], errors="coerce").round(0).tolist() if name in gdf else [None] * len(gdf)
+
+
+def _rounded_4326(geo: gpd.GeoSeries) -> np.ndarray:
+    """Geometries in EPSG:4326, not simplified, coordinates rounded to :data:`COORD_DECIMALS`."""
+    return shapely.transform(
+        np.asarray(geo.to_crs(STORAGE_CRS).values, dtype=object),
+        lambda c: np.round(c, COORD_DECIMALS),
+    )
+
+
 # --------------------------------------------------------------------------- map elements
 
 
@@ -328,30 +341,22 @@ _LEGEND_CSS = """
 """
 
 
-class _Legend(MacroElement):
-    """A legend shown while its layer is on the map."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}"""
-        + _LEGEND_CSS
-        + """{% endmacro %}
-        {% macro html(this, kwargs) %}
-        <div id="{{ this.get_name() }}" class="bm-legend leaflet-control"
-             data-layer="{{ this.layer_title|e }}">
-          <span class="bm-legend-title">{{ this.title|e }}</span>
-          {% for color, label in this.entries %}
+# Templates of legend elements start with these: the legend style for the page header
+# and ``legend_rows(entries)``, one colour swatch and escaped label per ``(color, label)``.
+_LEGEND_MACROS = (
+    "{% macro header(this, kwargs) %}"
+    + _LEGEND_CSS
+    + """{% endmacro %}
+        {% macro legend_rows(entries) %}
+          {%- for color, label in entries %}
           <div class="bm-legend-row"><span class="bm-swatch"
                style="background:{{ color|e }}"></span>{{ label|e }}</div>
-          {% endfor %}
-        </div>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function() {
-            var map = {{ this._parent.get_name() }};
-            var layer = {{ this.layer_name }};
-            var div = document.getElementById({{ this.get_name()|tojson }});
-            var Ctl = L.Control.extend({
+          {%- endfor %}
+        {% endmacro %}"""
+)
+
+# Script lines adding the element's ``div`` to ``map`` as a Leaflet control at ``this.position``.
+_CONTROL_JS = """            var Ctl = L.Control.extend({
                 options: {position: {{ this.position|tojson }}},
                 onAdd: function() {
                     L.DomEvent.disableClickPropagation(div);
@@ -360,7 +365,30 @@ class _Legend(MacroElement):
                 }
             });
             new Ctl().addTo(map);
-            function sync() { div.style.display = map.hasLayer(layer) ? "" : "none"; }
+"""
+
+
+class _Legend(MacroElement):
+    """A legend shown while its layer is on the map."""
+
+    _template = Template(
+        _LEGEND_MACROS
+        + """
+        {% macro html(this, kwargs) %}
+        <div id="{{ this.get_name() }}" class="bm-legend leaflet-control"
+             data-layer="{{ this.layer_title|e }}">
+          <span class="bm-legend-title">{{ this.title|e }}</span>
+          {{- legend_rows(this.entries) }}
+        </div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var layer = {{ this.layer_name }};
+            var div = document.getElementById({{ this.get_name()|tojson }});
+"""
+        + _CONTROL_JS
+        + """            function sync() { div.style.display = map.hasLayer(layer) ? "" : "none"; }
             map.on("overlayadd overlayremove", sync);
             sync();
         })();
@@ -384,10 +412,8 @@ class _ChoroplethControl(MacroElement):
     """Indicator selector and legend; restyles the zone layers from per-indicator class breaks."""
 
     _template = Template(
-        """
-        {% macro header(this, kwargs) %}"""
-        + _LEGEND_CSS
-        + """{% endmacro %}
+        _LEGEND_MACROS
+        + """
         {% macro html(this, kwargs) %}
         <div id="{{ this.get_name() }}" class="bm-legend bm-choropleth-legend leaflet-control">
           <label class="bm-legend-title"
@@ -402,10 +428,7 @@ class _ChoroplethControl(MacroElement):
           <div class="bm-legend-body" data-indicator="{{ key|e }}"
                {%- if key != this.default %} style="display:none"{% endif %}>
             <span class="bm-legend-title">{{ ind.title|e }}</span>
-            {% for color, label in ind.entries %}
-            <div class="bm-legend-row"><span class="bm-swatch"
-                 style="background:{{ color|e }}"></span>{{ label|e }}</div>
-            {% endfor %}
+            {{- legend_rows(ind.entries) }}
           </div>
           {% endfor %}
         </div>
@@ -449,16 +472,9 @@ class _ChoroplethControl(MacroElement):
                 });
                 pair[0].on("mouseout", function(e) { pair[0].resetStyle(e.propagatedFrom || e.layer); });
             });
-            var Ctl = L.Control.extend({
-                options: {position: "bottomright"},
-                onAdd: function() {
-                    L.DomEvent.disableClickPropagation(div);
-                    L.DomEvent.disableScrollPropagation(div);
-                    return div;
-                }
-            });
-            new Ctl().addTo(map);
-            select.addEventListener("change", function() { apply(select.value); });
+"""
+        + _CONTROL_JS
+        + """            select.addEventListener("change", function() { apply(select.value); });
             apply(select.value);
         })();
         {% endmacro %}
@@ -479,6 +495,7 @@ class _ChoroplethControl(MacroElement):
         self.indicators = indicators
         self.default = default
         self.select_label = select_label
+        self.position = "bottomright"
         self.config = {
             "nodata": NODATA_COLOR,
             "indicators": {k: {"bins": v["bins"], "colors": v["colors"]} for k, v in indicators.items()},
@@ -546,6 +563,59 @@ def _empty_layer(m: folium.Map | None, name: str) -> folium.Map:
         raise EmptyAreaError(f"{name} is empty and no map was given; nothing to draw")
     log.info("%s is empty; no layer drawn", name)
     return m
+
+
+def _layer_input(
+    data: object,
+    m: folium.Map | None,
+    *,
+    name: str,
+    lang: str,
+    tiles: str | Sequence[str] | None,
+    columns: Iterable[str] = (),
+    geom_types=None,
+) -> tuple[gpd.GeoDataFrame | None, folium.Map]:
+    """Check one layer's input and pick the map to draw it on.
+
+    Returns ``(None, m)`` for an empty layer (``m`` unchanged; an error when there is no
+    map), else the checked GeoDataFrame and ``m`` (a new map fitted to the layer when None).
+    """
+    gdf = _check_4326able(data, name=name, columns=columns, geom_types=geom_types)
+    if len(gdf) == 0:
+        return None, _empty_layer(m, name)
+    return gdf, _ensure_map(m, gdf, tiles=tiles, lang=lang)
+
+
+def _geojson_layer(
+    m: folium.Map,
+    data: dict,
+    *,
+    name: str,
+    fields: Sequence[str],
+    aliases: Sequence[str],
+    show: bool = True,
+    style_function: Callable[[dict], dict] | None = None,
+    legend: tuple[str, Sequence[tuple[str, str]]] | None = None,
+    **kwargs: Any,
+) -> folium.GeoJson:
+    """Add a GeoJSON layer with a tooltip (and, when given, a legend) to ``m``.
+
+    ``name`` and ``aliases`` are plain text and are escaped here; each alias gets a colon.
+    ``legend`` is ``(title, [(color, label), ...])``, escaped by the legend template.
+    Other keywords (``popup``, ``marker``) go to :class:`folium.GeoJson`.
+    """
+    layer = folium.GeoJson(
+        data,
+        name=_esc(name),
+        show=show,
+        style_function=style_function,
+        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=[_esc(a + ":") for a in aliases], sticky=True),
+        **kwargs,
+    )
+    layer.add_to(m)
+    if legend is not None:
+        _Legend(layer, *legend).add_to(m)
+    return layer
 
 
 # --------------------------------------------------------------------------- classification
@@ -759,20 +829,14 @@ def zone_map(
             )
         data = _feature_collection(_drawable(gdf, city=city), props)
         label = i18n.level_label(level, lang, city=city)
-        layer = folium.GeoJson(
+        layer = _geojson_layer(
+            m,
             data,
-            name=_esc(label),
-            overlay=True,
-            control=True,
+            name=label,
             show=i == 0,
-            tooltip=folium.GeoJsonTooltip(
-                fields=["zone_name", "zone_id", *present],
-                aliases=[_esc(f"{label}:"), _esc(i18n.text("zone_id", lang) + ":")]
-                + [_esc(i18n.indicator_title(c, lang) + ":") for c in present],
-                sticky=True,
-            ),
+            fields=["zone_name", "zone_id", *present],
+            aliases=[label, i18n.text("zone_id", lang), *(i18n.indicator_title(c, lang) for c in present)],
         )
-        layer.add_to(m)
         layers.append((layer.get_name(), 1.0 + 1.5 * i))
 
     if top is not None:
@@ -842,12 +906,17 @@ def green_space_layer(
     folium.Map
     """
     lang = i18n.check_lang(lang)
-    gs = _check_4326able(
-        green_spaces, name="green_spaces", columns=["rth_jenis"], geom_types=["Polygon", "MultiPolygon"]
+    gs, m = _layer_input(
+        green_spaces,
+        m,
+        name="green_spaces",
+        lang=lang,
+        tiles=tiles,
+        columns=["rth_jenis"],
+        geom_types=["Polygon", "MultiPolygon"],
     )
-    if len(gs) == 0:
-        return _empty_layer(m, "green_spaces")
-    m = _ensure_map(m, gs, tiles=tiles, lang=lang)
+    if gs is None:
+        return m
     kinds = gs["rth_jenis"].fillna("lainnya").astype(str)
     colors = _jenis_colors(kinds)
     public = gs["is_public"] if "is_public" in gs else pd.Series(pd.NA, index=gs.index)
@@ -860,9 +929,7 @@ def green_space_layer(
         "_public": public_text,
         "rth_jenis": kinds.tolist(),
         "_private": [p is not None and not pd.isna(p) and not bool(p) for p in public.tolist()],
-        "area_m2": pd.to_numeric(gs["area_m2"], errors="coerce").round(0).tolist()
-        if "area_m2" in gs
-        else [None] * len(gs),
+        "area_m2": _rounded_column(gs, "area_m2"),
     }
     popup_fields = ["name", "_jenis", "_public", "area_m2"]
     popup_alias = [
@@ -892,22 +959,17 @@ def green_space_layer(
             out["dashArray"] = "3 3"
         return out
 
-    name = i18n.text("green_spaces", lang)
-    layer = folium.GeoJson(
+    _geojson_layer(
+        m,
         data,
-        name=_esc(name),
+        name=i18n.text("green_spaces", lang),
         show=show,
         style_function=style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "_jenis", "_public"],
-            aliases=[_esc(a + ":") for a in popup_alias[:3]],
-            sticky=True,
-        ),
+        fields=["name", "_jenis", "_public"],
+        aliases=popup_alias[:3],
+        legend=(i18n.text("rth_jenis", lang), [(c, i18n.rth_jenis_label(k, lang)) for k, c in colors.items()]),
         popup=folium.GeoJsonPopup(fields=popup_fields, aliases=[_esc(a + ":") for a in popup_alias]),
     )
-    layer.add_to(m)
-    entries = [(c, i18n.rth_jenis_label(k, lang)) for k, c in colors.items()]
-    _Legend(layer, i18n.text("rth_jenis", lang), entries).add_to(m)
     log.info("green-space layer: %d polygons, %d kinds", len(data["features"]), len(colors))
     return _finish(m, credits=[OSM_CREDIT])
 
@@ -1050,45 +1112,35 @@ def building_layer(
             "building_count": grid["building_count"].tolist(),
             "footprint_pct": grid["footprint_pct"].round(1).tolist(),
         }
-        geoms = shapely.transform(
-            np.asarray(grid.geometry.to_crs(STORAGE_CRS).values, dtype=object),
-            lambda c: np.round(c, COORD_DECIMALS),
-        )
-        data = _feature_collection(geoms, props, decimals=1)
-        name = i18n.text("building_density", lang, cell=f"{cell_m:g}")
-        layer = folium.GeoJson(
+        data = _feature_collection(_rounded_4326(grid.geometry), props, decimals=1)
+        entries = _range_entries(list(_BUILDING_BREAKS_PCT), 0.0, colors, "building_coverage_pct", lang)
+        _geojson_layer(
+            m,
             data,
-            name=_esc(name),
+            name=i18n.text("building_density", lang, cell=f"{cell_m:g}"),
             show=show,
             style_function=lambda f: {
                 "fillColor": cls(f["properties"]["footprint_pct"] or 0.0),
                 "fillOpacity": 0.7,
                 "weight": 0,
             },
-            tooltip=folium.GeoJsonTooltip(
-                fields=["building_count", "footprint_pct"],
-                aliases=[
-                    _esc(i18n.text("building_count", lang) + ":"),
-                    _esc(i18n.text("building_share", lang) + ":"),
-                ],
-            ),
+            fields=["building_count", "footprint_pct"],
+            aliases=[i18n.text("building_count", lang), i18n.text("building_share", lang)],
+            legend=(i18n.text("building_share", lang), entries),
         )
-        layer.add_to(m)
-        entries = _range_entries(list(_BUILDING_BREAKS_PCT), 0.0, colors, "building_coverage_pct", lang)
-        _Legend(layer, i18n.text("building_share", lang), entries).add_to(m)
         log.info("buildings: %d drawn as %d grid cells of %g m", len(b), len(grid), cell_m)
     else:
         props = {
             "use": _column(b, "use"),
             "levels": _column(b, "levels"),
-            "footprint_m2": pd.to_numeric(b["footprint_m2"], errors="coerce").round(0).tolist()
-            if "footprint_m2" in b
-            else [None] * len(b),
+            "footprint_m2": _rounded_column(b, "footprint_m2"),
         }
         data = _feature_collection(_drawable(b, city=city, tolerance_m=0.5), props, decimals=0)
-        layer = folium.GeoJson(
+        fields = ["use", "levels", "footprint_m2"]
+        _geojson_layer(
+            m,
             data,
-            name=_esc(i18n.text("buildings", lang)),
+            name=i18n.text("buildings", lang),
             show=show,
             style_function=lambda f: {
                 "fillColor": "#7f7f7f",
@@ -1096,12 +1148,9 @@ def building_layer(
                 "weight": 0.5,
                 "fillOpacity": 0.6,
             },
-            tooltip=folium.GeoJsonTooltip(
-                fields=["use", "levels", "footprint_m2"],
-                aliases=[_esc(i18n.text(k, lang) + ":") for k in ("use", "levels", "footprint_m2")],
-            ),
+            fields=fields,
+            aliases=[i18n.text(k, lang) for k in fields],
         )
-        layer.add_to(m)
         log.info("buildings: %d drawn as polygons", len(b))
     return _finish(m, credits=[OSM_CREDIT])
 
@@ -1138,10 +1187,11 @@ def access_gap_layer(
     folium.Map
     """
     lang = i18n.check_lang(lang)
-    pts = _check_4326able(access_gaps, name="access_gaps", columns=["dist_to_green_m"], geom_types=["Point"])
-    if len(pts) == 0:
-        return _empty_layer(m, "access_gaps")
-    m = _ensure_map(m, pts, tiles=tiles, lang=lang)
+    pts, m = _layer_input(
+        access_gaps, m, name="access_gaps", lang=lang, tiles=tiles, columns=["dist_to_green_m"], geom_types=["Point"]
+    )
+    if pts is None:
+        return m
     if len(pts) > max_points:
         order = pd.to_numeric(pts.get("pop", pd.Series(0, index=pts.index)), errors="coerce").fillna(0)
         pts = pts.loc[order.sort_values(ascending=False).index[:max_points]]
@@ -1149,16 +1199,10 @@ def access_gap_layer(
     dist = pd.to_numeric(pts["dist_to_green_m"], errors="coerce")
     props = {
         "dist_to_green_m": dist.round(0).tolist(),
-        "pop": pd.to_numeric(pts["pop"], errors="coerce").round(0).tolist()
-        if "pop" in pts
-        else [None] * len(pts),
+        "pop": _rounded_column(pts, "pop"),
         "zone_id": _column(pts, "zone_id"),
     }
-    geoms = shapely.transform(
-        np.asarray(pts.geometry.to_crs(STORAGE_CRS).values, dtype=object),
-        lambda c: np.round(c, COORD_DECIMALS),
-    )
-    data = _feature_collection(geoms, props, decimals=0)
+    data = _feature_collection(_rounded_4326(pts.geometry), props, decimals=0)
 
     def color(d: float | None) -> str:
         if d is None:
@@ -1168,30 +1212,29 @@ def access_gap_layer(
                 return col
         return _ACCESS_COLORS[-1]
 
-    layer = folium.GeoJson(
-        data,
-        name=_esc(i18n.text("access_gaps", lang)),
-        show=show,
-        marker=folium.CircleMarker(radius=4),
-        style_function=lambda f: {
-            "fillColor": color(f["properties"]["dist_to_green_m"]),
-            "color": color(f["properties"]["dist_to_green_m"]),
-            "weight": 1,
-            "fillOpacity": 0.8,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["pop", "dist_to_green_m", "zone_id"],
-            aliases=[_esc(i18n.text(k, lang) + ":") for k in ("pop", "dist_to_green_m", "zone_id")],
-        ),
-    )
-    layer.add_to(m)
     edges = [0.0, *_ACCESS_BREAKS_M]
     entries = [
         (c, f"{i18n.format_number(a, lang, decimals=0)} – {i18n.format_number(b, lang, decimals=0)} m")
         for a, b, c in zip(edges[:-1], edges[1:], _ACCESS_COLORS, strict=False)
     ]
     entries.append((_ACCESS_COLORS[-1], f"> {i18n.format_number(edges[-1], lang, decimals=0)} m"))
-    _Legend(layer, i18n.text("dist_to_green_m", lang), entries).add_to(m)
+    fields = ["pop", "dist_to_green_m", "zone_id"]
+    _geojson_layer(
+        m,
+        data,
+        name=i18n.text("access_gaps", lang),
+        show=show,
+        style_function=lambda f: {
+            "fillColor": color(f["properties"]["dist_to_green_m"]),
+            "color": color(f["properties"]["dist_to_green_m"]),
+            "weight": 1,
+            "fillOpacity": 0.8,
+        },
+        fields=fields,
+        aliases=[i18n.text(k, lang) for k in fields],
+        legend=(i18n.text("dist_to_green_m", lang), entries),
+        marker=folium.CircleMarker(radius=4),
+    )
     return _finish(m, credits=[OSM_CREDIT])
 
 
@@ -1221,20 +1264,21 @@ def candidate_site_layer(
     folium.Map
     """
     lang = i18n.check_lang(lang)
-    cs = _check_4326able(candidate_sites, name="candidate_sites", geom_types=["Polygon", "MultiPolygon"])
-    if len(cs) == 0:
-        return _empty_layer(m, "candidate_sites")
-    m = _ensure_map(m, cs, tiles=tiles, lang=lang)
-    num = {
-        c: pd.to_numeric(cs[c], errors="coerce").round(0).tolist() if c in cs else [None] * len(cs)
-        for c in ("rank", "area_m2", "new_pop_served")
-    }
+    cs, m = _layer_input(
+        candidate_sites, m, name="candidate_sites", lang=lang, tiles=tiles, geom_types=["Polygon", "MultiPolygon"]
+    )
+    if cs is None:
+        return m
+    num = {c: _rounded_column(cs, c) for c in ("rank", "area_m2", "new_pop_served")}
     data = _feature_collection(
         _drawable(cs, city=city, tolerance_m=1.0), {**num, "name": _column(cs, "name")}, decimals=0
     )
-    layer = folium.GeoJson(
+    name = i18n.text("candidate_sites", lang)
+    fields = ["rank", "area_m2", "new_pop_served"]
+    _geojson_layer(
+        m,
         data,
-        name=_esc(i18n.text("candidate_sites", lang)),
+        name=name,
         show=show,
         style_function=lambda f: {
             "fillColor": "#e7298a",
@@ -1242,15 +1286,10 @@ def candidate_site_layer(
             "weight": 2,
             "fillOpacity": 0.35,
         },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["rank", "area_m2", "new_pop_served"],
-            aliases=[_esc(i18n.text(k, lang) + ":") for k in ("rank", "area_m2", "new_pop_served")],
-        ),
+        fields=fields,
+        aliases=[i18n.text(k, lang) for k in fields],
+        legend=(name, [("#e7298a", name)]),
     )
-    layer.add_to(m)
-    _Legend(
-        layer, i18n.text("candidate_sites", lang), [("#e7298a", i18n.text("candidate_sites", lang))]
-    ).add_to(m)
     return _finish(m, credits=[OSM_CREDIT])
 
 
@@ -1526,30 +1565,23 @@ def _basename(url: str) -> str:
 def _make_self_contained(page: str) -> str:
     problems: list[str] = []
 
-    def script(match: re.Match[str]) -> str:
-        url = match.group(1)
+    def inline(url: str, tag: str, vendored: Callable[[str], str]) -> str:
+        """The vendored copy of ``url`` inlined, nothing for an unneeded asset, else ``tag`` as it was."""
         base = _basename(url)
         if base in _VENDORED:
-            return _inline_js(_VENDORED[base])
+            return vendored(_VENDORED[base])
         if base in _UNNEEDED:
             log.warning("self-contained map: left out %s (not used by bandung-mapping layers)", url)
             return ""
         problems.append(url)
-        return match.group(0)
+        return tag
+
+    def script(match: re.Match[str]) -> str:
+        return inline(match.group(1), match.group(0), _inline_js)
 
     def link(match: re.Match[str]) -> str:
         href = _HREF.search(match.group(0))
-        if href is None:
-            return match.group(0)
-        url = href.group(1)
-        base = _basename(url)
-        if base in _VENDORED:
-            return _inline_css(_VENDORED[base])
-        if base in _UNNEEDED:
-            log.warning("self-contained map: left out %s (not used by bandung-mapping layers)", url)
-            return ""
-        problems.append(url)
-        return match.group(0)
+        return match.group(0) if href is None else inline(href.group(1), match.group(0), _inline_css)
 
     page = _SCRIPT_SRC.sub(script, page)
     page = _CSS_LINK.sub(link, page)

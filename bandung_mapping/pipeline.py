@@ -37,6 +37,26 @@ class Measures:
     notes: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
 
+    def with_geometry(self, study: StudyArea) -> dict[str, gpd.GeoDataFrame]:
+        """Zone tables joined to their zone polygons (EPSG:4326), ready for maps and GeoPackage.
+
+        Examples
+        --------
+        >>> from bandung_mapping import sample
+        >>> s = sample.load_sample()
+        >>> geo = measure(s).with_geometry(s)
+        >>> geo["kelurahan"].crs.to_epsg(), len(geo["kelurahan"])
+        (4326, 8)
+        """
+        out = {}
+        for lv, table in self.tables.items():
+            geo = study.zones[lv][["zone_id", "geometry"]].to_crs("EPSG:4326")
+            geo["zone_id"] = geo["zone_id"].astype(str)
+            t = table.reset_index(drop=True)
+            out[lv] = gpd.GeoDataFrame(t.merge(geo, on="zone_id", how="left"), geometry="geometry",
+                                       crs="EPSG:4326")
+        return out
+
 
 @dataclass
 class ReportResult:
@@ -248,13 +268,7 @@ def run_report(
     steps = _Steps(names, progress)
     with StagedOutput(out_dir) as staged:
         m = measure(study, progress=progress, steps=steps)
-        crs = "EPSG:4326"
-        geo_tables = {}
-        for lv in levels:
-            geo = study.zones[lv][["zone_id", "geometry"]].copy()
-            geo["zone_id"] = geo["zone_id"].astype(str)
-            t = m.tables[lv].reset_index(drop=True)
-            geo_tables[lv] = gpd.GeoDataFrame(t.merge(geo, on="zone_id", how="left"), geometry="geometry", crs=crs)
+        geo_tables = m.with_geometry(study)
 
         def tables() -> None:
             write_zone_tables(m.tables, staged.stage, levels=levels)

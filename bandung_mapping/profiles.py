@@ -62,16 +62,20 @@ def check_keys(data: dict[str, Any], allowed: set[str], *, where: str, required:
         raise ProfileError(f"{where}: " + "; ".join(problems) + f". Allowed keys: {sorted(allowed)}")
 
 
+_KIND_NAMES = {"cities": "city", "rth_rules": "RTH rules", "standards": "standard"}
+
+
 def _resolve(kind: str, name_or_path: str | os.PathLike[str]) -> Path:
+    label = _KIND_NAMES.get(kind, kind)
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.is_file():
         if not p.exists():
-            raise ProfileError(f"{kind} profile file not found: {p}")
+            raise ProfileError(f"{label} profile file not found: {p}")
         return p
     bundled = PROFILE_DIR / kind / f"{name_or_path}.toml"
     if not bundled.exists():
         raise ProfileError(
-            f"unknown {kind} profile {str(name_or_path)!r}; bundled ones are {list_profiles(kind)}, "
+            f"unknown {label} profile {str(name_or_path)!r}; bundled ones are {list_profiles(kind)}, "
             "or pass the path of a .toml file"
         )
     return bundled

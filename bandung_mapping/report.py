@@ -694,6 +694,7 @@ def write_batch_reports(
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     level_label = i18n.level_label(by_level, lang, city=city)
+    shared = {"city": city, "lang": lang, "synthetic": synthetic, "run_info": run_info, "standards": standards}
     rows = []
     used: set[str] = set()
     index_columns = [c for c in index_columns if c in tables[by_level]]
@@ -705,17 +706,7 @@ def write_batch_reports(
         used.add(name)
         sub = _subtables(tables, levels, by_level, zid)
         title = f"{i18n.text('report_title', lang, city=city.name)} · {level_label} {zone['zone_name']}"
-        write_report(
-            sub,
-            folder / f"{name}.html",
-            city=city,
-            lang=lang,
-            synthetic=synthetic,
-            run_info=run_info,
-            standards=standards,
-            title=title,
-            charts=charts,
-        )
+        write_report(sub, folder / f"{name}.html", title=title, charts=charts, **shared)
         rows.append(
             {
                 "href": f"{name}.html",

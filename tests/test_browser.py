@@ -8,17 +8,15 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
+from _helpers import EVIL_PARK, EVIL_ZONE, tiny_zones
 
 from bandung_mapping import maps, report
 from bandung_mapping.profiles import load_city
 
 pytestmark = pytest.mark.browser
 
-EVIL_ZONE = "<script>window.__pwned=1</script>"
-EVIL_PARK = "<img src=x onerror=alert(1)>"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -42,53 +40,7 @@ def chromium_path() -> str:
 
 
 def small_study():
-    cells = [
-        shapely.box(107.60 + 0.01 * i, -6.90 + 0.01 * j, 107.61 + 0.01 * i, -6.89 + 0.01 * j)
-        for j in range(2)
-        for i in range(2)
-    ]
-    kel = gpd.GeoDataFrame(
-        {
-            "zone_id": ["K1", "K2", "K3", "K4"],
-            "zone_name": [EVIL_ZONE, "Cihapit", "Sukaluyu", "Tamansari"],
-            "parent_id": ["C1", "C1", "C2", "C2"],
-            "area_ha": 100.0,
-            "population": [1e3, 2e3, 3e3, 4e3],
-            "rth_area_ha": [0.0, 10.0, 20.0, 30.0],
-            "rth_pct": [0.0, 10.0, 20.0, 30.0],
-            "rth_per_capita_m2": [0.0, 50.0, np.nan, 75.0],
-        },
-        geometry=cells,
-        crs="EPSG:4326",
-    )
-    kec = gpd.GeoDataFrame(
-        {
-            "zone_id": ["C1", "C2"],
-            "zone_name": ["Coblong", "Sumur Bandung"],
-            "parent_id": ["B", "B"],
-            "area_ha": 200.0,
-            "population": [3e3, 7e3],
-            "rth_area_ha": [10.0, 50.0],
-            "rth_pct": [5.0, 25.0],
-            "rth_per_capita_m2": [33.3, 71.4],
-        },
-        geometry=[shapely.union_all(cells[:2]), shapely.union_all(cells[2:])],
-        crs="EPSG:4326",
-    )
-    kota = gpd.GeoDataFrame(
-        {
-            "zone_id": ["B"],
-            "zone_name": ["Kota Bandung"],
-            "parent_id": [""],
-            "area_ha": [400.0],
-            "population": [1e4],
-            "rth_area_ha": [60.0],
-            "rth_pct": [15.0],
-            "rth_per_capita_m2": [60.0],
-        },
-        geometry=[shapely.union_all(cells)],
-        crs="EPSG:4326",
-    )
+    """The tiny study and one park named with an image tag."""
     green = gpd.GeoDataFrame(
         {
             "osmid": ["way/1"],
@@ -101,7 +53,7 @@ def small_study():
         geometry=[shapely.box(107.613, -6.887, 107.617, -6.883)],
         crs="EPSG:4326",
     )
-    return {"kelurahan": kel, "kecamatan": kec, "kota": kota}, green
+    return tiny_zones(), green
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _helpers import EVIL_PARK, EVIL_ZONE, tiny_zones
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,61 +20,29 @@ from bandung_mapping import maps
 from bandung_mapping.errors import CRSError, InputError, OutputError, RasterCoverageError, RasterError
 from bandung_mapping.profiles import load_city
 
-EVIL_ZONE = "<script>window.__pwned=1</script>"
-EVIL_PARK = "<img src=x onerror=alert(1)>"
+# The map offers these indicators: RTH share, public share, per person (smaller values than
+# RTH_COLUMNS, for other class breaks), satellite green cover (all NaN) and building cover.
+MAP_COLUMNS = {
+    "kelurahan": {
+        "rth_pct": [0.0, 10.0, 20.0, 30.0],
+        "rth_public_pct": [0.0, 5.0, 5.0, 10.0],
+        "rth_per_capita_m2": [0.0, 5.0, np.nan, 7.5],
+        "green_cover_pct": [np.nan] * 4,
+        "building_coverage_pct": [40.0, 30.0, 20.0, 10.0],
+    },
+    "kecamatan": {
+        "rth_pct": [5.0, 25.0],
+        "rth_public_pct": [2.5, 7.5],
+        "rth_per_capita_m2": [3.3, 7.1],
+        "building_coverage_pct": [35.0, 15.0],
+    },
+    "kota": {"rth_pct": [15.0]},
+}
 
 
 def tiny_tables() -> dict[str, gpd.GeoDataFrame]:
     """Four kelurahan (2 x 2 cells of 0.01 degree), two kecamatan, one kota."""
-    cells = [
-        shapely.box(107.60 + 0.01 * i, -6.90 + 0.01 * j, 107.61 + 0.01 * i, -6.89 + 0.01 * j)
-        for j in range(2)
-        for i in range(2)
-    ]
-    kel = gpd.GeoDataFrame(
-        {
-            "zone_id": ["K1", "K2", "K3", "K4"],
-            "zone_name": [EVIL_ZONE, "Cihapit", "Sukaluyu", "Tamansari"],
-            "parent_id": ["C1", "C1", "C2", "C2"],
-            "area_ha": [100.0, 100.0, 100.0, 100.0],
-            "population": [1000.0, 2000.0, 3000.0, 4000.0],
-            "rth_pct": [0.0, 10.0, 20.0, 30.0],
-            "rth_public_pct": [0.0, 5.0, 5.0, 10.0],
-            "rth_per_capita_m2": [0.0, 5.0, np.nan, 7.5],
-            "green_cover_pct": [np.nan] * 4,
-            "building_coverage_pct": [40.0, 30.0, 20.0, 10.0],
-        },
-        geometry=cells,
-        crs="EPSG:4326",
-    )
-    kec = gpd.GeoDataFrame(
-        {
-            "zone_id": ["C1", "C2"],
-            "zone_name": ["Coblong", "Sumur Bandung"],
-            "parent_id": ["B", "B"],
-            "area_ha": [200.0, 200.0],
-            "population": [3000.0, 7000.0],
-            "rth_pct": [5.0, 25.0],
-            "rth_public_pct": [2.5, 7.5],
-            "rth_per_capita_m2": [3.3, 7.1],
-            "building_coverage_pct": [35.0, 15.0],
-        },
-        geometry=[shapely.union_all(cells[:2]), shapely.union_all(cells[2:])],
-        crs="EPSG:4326",
-    )
-    kota = gpd.GeoDataFrame(
-        {
-            "zone_id": ["B"],
-            "zone_name": ["Kota Bandung"],
-            "parent_id": [""],
-            "area_ha": [400.0],
-            "population": [10000.0],
-            "rth_pct": [15.0],
-        },
-        geometry=[shapely.union_all(cells)],
-        crs="EPSG:4326",
-    )
-    return {"kelurahan": kel, "kecamatan": kec, "kota": kota}
+    return tiny_zones(MAP_COLUMNS)
 
 
 def tiny_green() -> gpd.GeoDataFrame:

@@ -39,9 +39,10 @@ def _execute(name: str, cwd: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     km = KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPythonSpecs())
     client = NotebookClient(
-        nb, km=km, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+        nb, km=km, timeout=CELL_TIMEOUT_S, kernel_name="python3", shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute()
+    client.execute(cleanup_kc=True)  # we made the kernel manager: stop the kernel when done
     return nb
 
 
@@ -62,9 +63,8 @@ def _text(nb: nbformat.NotebookNode, cell_id_suffix: str) -> str:
 
 def _html(nb: nbformat.NotebookNode, cell_id_suffix: str) -> str:
     cell = next(c for c in nb.cells if c.get("id", "").endswith(cell_id_suffix))
-    return "".join(
-        o.get("data", {}).get("text/html", "") for o in cell.outputs if o.output_type in ("execute_result", "display_data")
-    )
+    shown = [o for o in cell.outputs if o.output_type in ("execute_result", "display_data")]
+    return "".join(o.get("data", {}).get("text/html", "") for o in shown)
 
 
 @pytest.fixture
@@ -160,18 +160,24 @@ def test_real_data_notebook_runs_on_the_sample_files(workdir: Path, sample_dir: 
     assert "population 98,376" in _text(nb, "-measure")
     rank = _text(nb, "-rank")
     assert "highest RTH share (kelurahan)" in rank and "lowest RTH share (kelurahan)" in rank
+    # by construction: Tamansari Baru has the most RTH (94,800 m² of 80 ha = 11.85 %), Sukaraja none
+    lines = rank.splitlines()
+    assert "TAMANSARI BARU SINTETIS" in lines[2] and "11.85" in lines[2]
+    assert "1 of 8 kelurahan have no RTH mapped" in rank
     assert "of 8 kelurahan below 50 %" in _text(nb, "-who")
     assert "leaflet" in _html(nb, "-map").lower()
 
 
 def test_real_data_notebook_runs_on_real_bandung_files(workdir: Path, shared_data: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    parks = "bandung_public_facilities_parks_overpass_2025-06-16.geojson"
     monkeypatch.setenv("BM_BOUNDARIES", str(shared_data / "boundaries" / "bandung_kelurahan_satudata.geojson"))
-    monkeypatch.setenv("BM_OSM", str(shared_data / "osm" / "bandung_public_facilities_parks_overpass_2025-06-16.geojson"))
+    monkeypatch.setenv("BM_OSM", str(shared_data / "osm" / parks))
     monkeypatch.setenv("BM_POPULATION", str(shared_data / "stats" / "penduduk_kelurahan_disdukcapil_2017_2024.csv"))
     nb = _execute("02_bandung_real_data.ipynb", workdir)
     # 151 kelurahan in Kota Bandung; population year 2022 by default
     assert "151 kelurahan" in _text(nb, "-load") and "population year 2022" in _text(nb, "-load")
+    assert "of 151 kelurahan have no RTH mapped" in _text(nb, "-rank")
     assert "of 151 kelurahan below 50 %" in _text(nb, "-who")
     assert "leaflet" in _html(nb, "-map").lower()
 

@@ -8,55 +8,20 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import EVIL_ZONE, RTH_COLUMNS, tiny_zones
 
 from bandung_mapping import report
 from bandung_mapping.errors import EmptyAreaError, InputError, OutputError
 from bandung_mapping.profiles import load_city
 
-EVIL_ZONE = "<script>window.__pwned=1</script>"
+# The flag of the 30 % RTH check of UU 26/2007: only K4 meets it.
+OK_30PCT = {"kelurahan": [False, False, False, True], "kecamatan": [False, False], "kota": [False]}
 
 
 def tables() -> dict[str, pd.DataFrame]:
-    kel = pd.DataFrame(
-        {
-            "zone_id": ["K1", "K2", "K3", "K4"],
-            "zone_name": [EVIL_ZONE, "Cihapit", "Sukaluyu", "Tamansari"],
-            "parent_id": ["C1", "C1", "C2", "C2"],
-            "area_ha": [100.0, 100.0, 100.0, 100.0],
-            "population": [1000.0, 2000.0, 3000.0, 4000.0],
-            "rth_area_ha": [0.0, 10.0, 20.0, 30.0],
-            "rth_pct": [0.0, 10.0, 20.0, 30.0],
-            "rth_per_capita_m2": [0.0, 50.0, np.nan, 75.0],
-            "ok__uu_26_2007__rth_30pct": [False, False, False, True],
-        }
-    )
-    kec = pd.DataFrame(
-        {
-            "zone_id": ["C1", "C2"],
-            "zone_name": ["Coblong", "Sumur Bandung"],
-            "parent_id": ["B", "B"],
-            "area_ha": [200.0, 200.0],
-            "population": [3000.0, 7000.0],
-            "rth_area_ha": [10.0, 50.0],
-            "rth_pct": [5.0, 25.0],
-            "rth_per_capita_m2": [33.3, 71.4],
-            "ok__uu_26_2007__rth_30pct": [False, False],
-        }
-    )
-    kota = pd.DataFrame(
-        {
-            "zone_id": ["B"],
-            "zone_name": ["Kota Bandung"],
-            "parent_id": [""],
-            "area_ha": [400.0],
-            "population": [10000.0],
-            "rth_area_ha": [60.0],
-            "rth_pct": [15.0],
-            "rth_per_capita_m2": [60.0],
-            "ok__uu_26_2007__rth_30pct": [False],
-        }
-    )
-    return {"kelurahan": kel, "kecamatan": kec, "kota": kota}
+    """The tiny study without geometry, with the 30 % RTH flag."""
+    columns = {level: {**cols, "ok__uu_26_2007__rth_30pct": OK_30PCT[level]} for level, cols in RTH_COLUMNS.items()}
+    return tiny_zones(columns, geometry=False)
 
 
 STANDARDS = {
