@@ -200,6 +200,13 @@ def load_study_area(
         if isinstance(join_report, dict):
             notes += [str(n) for n in join_report.get("notes", [])]
 
+    qa = {"boundaries": _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)}
+    if qa["boundaries"]["n_overlapping_pairs"] or qa["boundaries"]["n_gaps"]:
+        b = qa["boundaries"]
+        notes.append(
+            f"boundaries: {b['n_overlapping_pairs']} overlapping zone pairs ({b['overlap_area_m2']:,.0f} m²) and "
+            f"{b['n_gaps']} gaps between zones ({b['gap_area_m2']:,.0f} m²)"
+        )
     study_polygon = zones[profile.levels[-1]].union_all()
 
     # ---- OSM features -> green spaces, buildings, walk lines
@@ -316,4 +323,5 @@ def load_study_area(
         synthetic=synthetic,
         notes=notes,
         rth_rules_source=str(rules.get("_source", "")),
+        qa=qa,
     )

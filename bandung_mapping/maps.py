@@ -893,7 +893,9 @@ def green_space_layer(
         Polygons with ``rth_jenis``; optional ``name``, ``is_public``, ``area_m2``, ``osmid``
         and OSM tag columns (shown in the tooltip and popup as text, never as HTML).
     m : folium.Map, optional
+        Map to draw on; a new one fitted to the layer is made when None.
     lang : {"id", "en", "ko"}
+        Language of labels.
     city : CityProfile, optional
         Gives the metric CRS for simplification (else the UTM zone is estimated).
     show : bool
@@ -1075,18 +1077,12 @@ def building_layer(
     ----------
     buildings : GeoDataFrame
         Building polygons with optional ``footprint_m2``, ``levels``, ``use``.
-    m : folium.Map, optional
-    lang : {"id", "en", "ko"}
     max_features : int
         Above this many buildings, draw :func:`building_grid` cells of ``cell_m`` metres.
     cell_m : float
         Grid cell side in metres.
-    city : CityProfile, optional
-        Gives the metric CRS (else the UTM zone is estimated).
-    show : bool
-        Whether the layer is on when the map opens (off by default).
-    tiles : str, sequence of str or None
-        Basemaps of a new map.
+    m, lang, city, show, tiles
+        As for :func:`green_space_layer`; the layer is off when the map opens by default.
 
     Returns
     -------
@@ -1173,14 +1169,10 @@ def access_gap_layer(
     ----------
     access_gaps : GeoDataFrame
         Points with ``dist_to_green_m`` and optional ``pop``, ``zone_id``.
-    m : folium.Map, optional
-    lang : {"id", "en", "ko"}
     max_points : int
         Draw at most this many points (those with the most people).
-    show : bool
-        Whether the layer is on when the map opens.
-    tiles : str, sequence of str or None
-        Basemaps of a new map.
+    m, lang, show, tiles
+        As for :func:`green_space_layer`.
 
     Returns
     -------
@@ -1253,11 +1245,8 @@ def candidate_site_layer(
     ----------
     candidate_sites : GeoDataFrame
         Polygons with optional ``rank``, ``area_m2``, ``new_pop_served``.
-    m : folium.Map, optional
-    lang : {"id", "en", "ko"}
-    city : CityProfile, optional
-    show : bool
-    tiles : str, sequence of str or None
+    m, lang, city, show, tiles
+        As for :func:`green_space_layer`.
 
     Returns
     -------

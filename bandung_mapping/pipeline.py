@@ -329,6 +329,7 @@ def run_report(
             "rasters": {"given": bool(study.rasters.any), "sensor": study.rasters.sensor,
                         "date": study.rasters.date},
             "excluded": study.excluded,
+            "qa": study.qa,
             "counts": {
                 **{f"zones_{lv}": int(len(study.zones[lv])) for lv in levels},
                 "green_spaces": int(len(study.green_spaces)),

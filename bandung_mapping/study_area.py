@@ -68,6 +68,8 @@ class StudyArea:
     synthetic : bool
         True for the built-in synthetic sample.
     notes : list of str
+    qa : dict
+        Quality checks of the inputs (e.g. ``boundaries``: validity, overlaps and gaps).
     """
 
     city: CityProfile
@@ -83,6 +85,7 @@ class StudyArea:
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
     rth_rules_source: str = ""
+    qa: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metric_crs(self) -> pyproj.CRS:
