@@ -143,7 +143,9 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
 
         def rasters() -> None:
             for lv in levels:
-                tables[lv] = _join(tables[lv], zonal.raster_indicators(study.zones[lv], study.rasters))
+                rt = zonal.raster_indicators(study.zones[lv], study.rasters)
+                methods.setdefault("raster_settings", dict(rt.attrs))
+                tables[lv] = _join(tables[lv], rt)
             if len(green_out):
                 green_out["ndvi_mean"] = zonal.green_space_ndvi(study.green_spaces, study.rasters)
 
