@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser("sample", help="write the synthetic sample's input files into a folder")
     sm.add_argument("--out", required=True)
+    sm.add_argument("--seed", type=int, default=None, help="seed of the random parts (default: the built-in one)")
     return parser
 
 
@@ -218,9 +219,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import write_sample
+    from .sample import SEED, write_sample
 
-    files = write_sample(args.out)
+    files = write_sample(args.out, seed=SEED if args.seed is None else args.seed)
     if not args.quiet:
         print("Wrote the SYNTHETIC sample city to " + str(Path(args.out)) + ":")
         for p in files.values():

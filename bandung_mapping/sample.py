@@ -524,7 +524,7 @@ def _truth(kel: list[dict[str, Any]], buildings: list[dict[str, Any]],
     }
 
 
-def write_sample(folder: str | os.PathLike[str], *, overwrite: bool = True) -> dict[str, Path]:
+def write_sample(folder: str | os.PathLike[str], *, overwrite: bool = True, seed: int = SEED) -> dict[str, Path]:
     """Generate the synthetic sample city and write its files into ``folder``.
 
     Parameters
@@ -533,6 +533,10 @@ def write_sample(folder: str | os.PathLike[str], *, overwrite: bool = True) -> d
         Target folder (created if missing).
     overwrite : bool, default True
         When False and every file exists already, nothing is written.
+    seed : int
+        Seed of the random parts (which plots hold buildings, their kinds and levels,
+        populations, raster noise). The green-space layout is fixed; another seed gives
+        another city with its own exact truth.
 
     Returns
     -------
@@ -551,7 +555,11 @@ def write_sample(folder: str | os.PathLike[str], *, overwrite: bool = True) -> d
     files = sample_files(folder)
     if not overwrite and all(p.exists() for p in files.values()):
         return files
-    rng = np.random.default_rng(SEED)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        from .errors import InputError
+
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
     kel = _kelurahan_cells()
     buildings = _buildings(rng)
     pop = _population(rng, kel)
@@ -562,6 +570,7 @@ def write_sample(folder: str | os.PathLike[str], *, overwrite: bool = True) -> d
     _write_raster(files["red"], red, "B04")
     _write_raster(files["nir"], nir, "B08")
     truth = _truth(kel, buildings, pop, ndvi)
+    truth["seed"] = int(seed)
     _atomic_text(files["truth"], json.dumps(truth, indent=1))
     _atomic_text(files["readme"], SYNTHETIC_NOTICE + "\n\nFiles: " + ", ".join(p.name for p in files.values()) + "\n")
     log.info("wrote the synthetic sample (%d buildings, %d kelurahan) to %s", len(buildings), len(kel), folder)
@@ -577,7 +586,7 @@ def sample_truth(folder: str | os.PathLike[str] | None = None) -> dict[str, Any]
     return json.loads(files["truth"].read_text(encoding="utf-8"))
 
 
-def load_sample(folder: str | os.PathLike[str] | None = None, *, with_raster: bool = True):
+def load_sample(folder: str | os.PathLike[str] | None = None, *, with_raster: bool = True, seed: int = SEED):
     """Load the synthetic sample as a :class:`~bandung_mapping.StudyArea`, writing it first if needed.
 
     The files are read by the same loaders as real data (:func:`bandung_mapping.load_study_area`).
@@ -590,8 +599,15 @@ def load_sample(folder: str | os.PathLike[str] | None = None, *, with_raster: bo
     """
     from .loading import load_study_area
 
-    folder = Path(folder) if folder is not None else default_sample_folder()
-    files = write_sample(folder, overwrite=False)
+    if folder is None:
+        folder = default_sample_folder()
+        if seed != SEED:
+            folder = folder.with_name(f"sample-v{SAMPLE_VERSION}-{seed}")
+    folder = Path(folder)
+    files = write_sample(folder, overwrite=False, seed=seed)
+    truth = sample_truth(folder)
+    if truth.get("seed", SEED) != seed:
+        files = write_sample(folder, overwrite=True, seed=seed)
     return load_study_area(
         city="sample",
         boundaries=files["boundaries"],

@@ -50,3 +50,23 @@ def test_truth_by_hand(sample_truth):
     assert kel["99.01.01.1003"]["rth_area_m2"] == 3200
     assert sum(z["area_m2"] for z in kel.values()) == 3200 * 2000
     assert 3000 <= sum(z["building_count"] for z in kel.values()) <= 6000
+
+
+def test_other_seed_gives_another_city_with_its_own_truth(tmp_path):
+    from bandung_mapping import measure
+
+    sample.write_sample(tmp_path / "b", seed=7)
+    tb = sample.sample_truth(tmp_path / "b")
+    sample.write_sample(tmp_path / "c")
+    tc = sample.sample_truth(tmp_path / "c")
+    assert tb["seed"] == 7 and tc["seed"] == sample.SEED
+    pops_b = [z["population"] for z in tb["kelurahan"].values()]
+    pops_c = [z["population"] for z in tc["kelurahan"].values()]
+    assert pops_b != pops_c
+    # the green layout is fixed, so RTH truth is the same; the measured city follows its own truth
+    assert [z["rth_area_m2"] for z in tb["kelurahan"].values()] == [z["rth_area_m2"] for z in tc["kelurahan"].values()]
+    m = measure(sample.load_sample(tmp_path / "b", seed=7), progress=False)
+    kel = m.tables["kelurahan"]
+    for zid, z in tb["kelurahan"].items():
+        assert kel.loc[zid, "population"] == z["population"]
+        assert kel.loc[zid, "building_count"] == z["building_count"]
