@@ -49,7 +49,7 @@ _TOP_KEYS = {
     "building_use",
     "_source",
 }
-_KIND_KEYS = {"label_id", "label_en", "public", "description"}
+_KIND_KEYS = {"label_id", "label_en", "public", "park", "description"}
 _CONDITION_KEYS = {"tags", "require", "exclude", "inside", "note"}
 _RULE_KEYS = _CONDITION_KEYS | {"kind", "public"}
 _NEAR_RE = re.compile(r"^near_(?P<cls>[A-Za-z0-9_]+)_m$")
@@ -120,6 +120,8 @@ def validate_rules(data: Mapping[str, Any], *, where: str = "RTH rules") -> None
         check_keys(dict(kind), _KIND_KEYS, where=f"{where} [kinds.{kid}]", required={"public"})
         if not isinstance(kind["public"], bool):
             raise ProfileError(f"{where} [kinds.{kid}]: public must be true or false, got {kind['public']!r}")
+        if not isinstance(kind.get("park", False), bool):
+            raise ProfileError(f"{where} [kinds.{kid}]: park must be true or false, got {kind['park']!r}")
     proximity = data.get("proximity", {})
     if not isinstance(proximity, Mapping):
         raise ProfileError(f"{where}: [proximity] must be a table of classes")
@@ -671,3 +673,15 @@ def classify_buildings(
     result.attrs["excluded"] = excluded
     log.info("kept %d building polygons; left out %s", len(result), excluded)
     return result
+
+
+def park_kinds(rules: Mapping[str, Any]) -> list[str]:
+    """The RTH kinds that count as public parks (``park = true`` in the rules file).
+
+    Examples
+    --------
+    >>> from bandung_mapping import load_rth_rules
+    >>> park_kinds(load_rth_rules("indonesia"))
+    ['taman_kota', 'taman_bermain']
+    """
+    return [kid for kid, kind in dict(rules.get("kinds", {})).items() if kind.get("park", False)]

@@ -62,6 +62,7 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
                      help="inline Leaflet and all scripts in map.html (default)")
     out.add_argument("--cdn", dest="self_contained", action="store_false",
                      help="load Leaflet from CDNs instead (smaller map.html, needs internet)")
+    out.add_argument("--pdf", action="store_true", help="also write report.pdf (needs WeasyPrint installed)")
     out.add_argument("--per-kecamatan", action="store_true",
                      help="also write one report per middle-level zone (kecamatan / gu) and an index page")
 
@@ -165,7 +166,7 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     per_level = study.city.levels[1] if args.per_kecamatan and len(study.city.levels) > 2 else None
     result = run_report(
         study, args.out, lang=args.lang, self_contained=args.self_contained, per_zone_level=per_level,
-        progress=None if not args.quiet else False, command=["bandung-mapping", *argv],
+        progress=None if not args.quiet else False, command=["bandung-mapping", *argv], pdf=args.pdf,
     )
     if not args.quiet:
         _summary(result)

@@ -20,7 +20,8 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
                     "Luas RTH (tumpang tindih dihitung sekali)", "OSM / park list, RTH rules"),
     "rth_public_ha": ("ha", "Public RTH area", "Luas RTH publik", "RTH rules"),
     "rth_private_ha": ("ha", "Private RTH area (land that is both counts as public)", "Luas RTH privat", "RTH rules"),
-    "park_area_ha": ("ha", "Public green / park area", "Luas taman publik", "RTH rules"),
+    "park_area_ha": ("ha", "Public park area (kinds marked park in the rules; park-list points)",
+                     "Luas taman publik", "RTH rules, park list"),
     "green_point_count": ("count", "Green features given as points inside the zone",
                           "Jumlah RTH berupa titik", "OSM / park list"),
     "green_point_no_area_count": ("count", "Green points without an area (e.g. a park mapped as an OSM node); "

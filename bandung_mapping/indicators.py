@@ -128,6 +128,7 @@ def zone_indicators(
     *,
     green_points: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
+    park_kinds: list[str] | tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Green-space and building indicators for each zone of one level.
 
@@ -135,15 +136,22 @@ def zone_indicators(
     ----------
     zones : GeoDataFrame
         Zones in a projected CRS with ``zone_id``, ``zone_name``, ``parent_id``, ``population``.
-    green_spaces : GeoDataFrame
+    green_spaces : GeoDataFrame or None
         Green polygons (same CRS) with ``is_public``; overlaps are dissolved per zone.
+        None means no green-space input was given: the RTH columns are NaN (not
+        measured), never 0.
     green_points : GeoDataFrame, optional
         Green features given as points. A point with ``area_m2`` (an official park list)
         adds that area to the zone that contains it; a point without area (a park mapped
         as an OSM node) is counted in ``green_point_no_area_count`` and adds no area.
     buildings : GeoDataFrame, optional
         Building footprints (same CRS) with ``footprint_m2`` and ``levels``; each building
-        is assigned whole to the zone containing its representative point.
+        is assigned whole to the zone containing its representative point. None means no
+        building input: the building columns are NaN.
+    park_kinds : sequence of str, optional
+        ``rth_jenis`` values that count as public parks in ``park_area_ha`` (the rules
+        file's ``park = true`` kinds). Points with an official area (a park list) always
+        count. None counts every public green polygon.
 
     Returns
     -------
@@ -162,7 +170,8 @@ def zone_indicators(
     """
     check_gdf(zones, name="zones", columns=["zone_id", "zone_name", "parent_id", "population"], metric=True,
               allow_empty=False)
-    check_gdf(green_spaces, name="green_spaces", columns=["is_public"], metric=True)
+    if green_spaces is not None:
+        check_gdf(green_spaces, name="green_spaces", columns=["is_public"], metric=True)
     if green_points is not None:
         check_gdf(green_points, name="green_points", metric=True)
     if buildings is not None:
@@ -178,16 +187,26 @@ def zone_indicators(
         bad = zones.loc[area_m2 <= 0, "zone_id"].tolist()[:5]
         raise EmptyAreaError(f"zones with no area: {bad}; expected polygons")
 
+    measured_green = green_spaces is not None or green_points is not None
+    if green_spaces is None:
+        green_spaces = gpd.GeoDataFrame({"is_public": []}, geometry=[], crs=zones.crs)
     is_public = green_spaces["is_public"].fillna(False).astype(bool).to_numpy() if len(green_spaces) else np.array([])
     rth_m2 = dissolved_area_m2(zones, green_spaces).to_numpy()
     public_m2 = (dissolved_area_m2(zones, green_spaces[is_public]).to_numpy() if len(green_spaces)
                  else np.zeros(len(zones)))
     private_m2 = rth_m2 - public_m2  # where public and private overlap, the land counts as public
+    if park_kinds is None or not len(green_spaces):
+        park_m2 = public_m2
+    else:
+        is_park = is_public & green_spaces.get("rth_jenis", pd.Series("", index=green_spaces.index)).isin(
+            list(park_kinds)).to_numpy()
+        park_m2 = dissolved_area_m2(zones, green_spaces[is_park]).to_numpy()
 
     point_area = np.zeros(len(zones))
     point_public_area = np.zeros(len(zones))
     point_count = np.zeros(len(zones))
     point_no_area = np.zeros(len(zones))
+    points_outside = 0
     if green_points is not None and len(green_points):
         pos = _points_in_zones(zones, green_points)
         areas = pd.to_numeric(green_points.get("area_m2", pd.Series(np.nan, index=green_points.index)),
@@ -200,9 +219,9 @@ def zone_indicators(
         np.add.at(point_no_area, pos[inside & ~has_area], 1)
         np.add.at(point_area, pos[inside & has_area], areas[inside & has_area])
         np.add.at(point_public_area, pos[inside & has_area & pub], areas[inside & has_area & pub])
-        outside = int((~inside).sum())
-        if outside:
-            log.info("%d green points lie outside every zone and are not counted", outside)
+        points_outside = int((~inside).sum())
+        if points_outside:
+            log.info("%d green points lie outside every zone and are not counted", points_outside)
 
     b_count = np.zeros(len(zones))
     b_foot = np.zeros(len(zones))
@@ -229,7 +248,7 @@ def zone_indicators(
             "rth_area_ha": (rth_m2 + point_area) / 1e4,
             "rth_public_ha": (public_m2 + point_public_area) / 1e4,
             "rth_private_ha": (private_m2 + point_area - point_public_area) / 1e4,
-            "park_area_ha": (public_m2 + point_public_area) / 1e4,
+            "park_area_ha": (park_m2 + point_public_area) / 1e4,
             "green_point_count": point_count,
             "green_point_no_area_count": point_no_area,
             "building_count": b_count,
@@ -237,7 +256,16 @@ def zone_indicators(
             "building_floor_area_ha": b_floor / 1e4,
         }
     )
-    return add_ratios(out.set_index("zone_id", drop=False).rename_axis(None))
+    if not measured_green:
+        for c in ("rth_area_ha", "rth_public_ha", "rth_private_ha", "park_area_ha", "green_point_count",
+                  "green_point_no_area_count"):
+            out[c] = np.nan
+    if buildings is None:
+        for c in ("building_count", "building_footprint_ha", "building_floor_area_ha"):
+            out[c] = np.nan
+    out = add_ratios(out.set_index("zone_id", drop=False).rename_axis(None))
+    out.attrs["excluded"] = {"green_point_outside_zones": points_outside} if points_outside else {}
+    return out
 
 
 def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
@@ -259,7 +287,7 @@ def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     t["population_density_per_km2"] = t["population"] / (area / 100)
     for c in ("building_count", "green_point_count", "green_point_no_area_count"):
         if c in t:
-            t[c] = t[c].astype("int64")
+            t[c] = t[c].astype("Int64") if t[c].isna().any() else t[c].astype("int64")
     return t
 
 
@@ -287,6 +315,11 @@ def aggregate_levels(
     missing = [lv for lv in levels if lv not in zones]
     if missing:
         raise InputError(f"zones lack level(s) {missing}; expected all of {list(levels)}")
+    if not isinstance(lowest, pd.DataFrame):
+        raise InputError(f"lowest must be a DataFrame from zone_indicators, got {type(lowest).__name__}")
+    lacking = [c for c in ("zone_id", "parent_id", "area_ha", "population") if c not in lowest.columns]
+    if lacking:
+        raise InputError(f"lowest lacks column(s) {lacking}; expected the output of zone_indicators")
     out = {levels[0]: lowest}
     child = lowest
     for level in levels[1:]:
@@ -295,14 +328,17 @@ def aggregate_levels(
         orphans = sorted(set(child["parent_id"]) - ids)
         if orphans:
             raise InputError(f"{level}: child zones name parent_id(s) {orphans[:5]} that are not {level} zone_ids")
-        sums = child.groupby("parent_id")[[c for c in SUM_COLUMNS if c in child]].sum(min_count=1)
+        sum_cols = [c for c in SUM_COLUMNS if c in child]
+        sums = child.groupby("parent_id")[sum_cols].sum(min_count=1)
+        # a column not measured at all stays NaN (min_count); a partly missing one stays a sum
         # population: the sum is unknown if any child lacks it
         pop_known = child.groupby("parent_id")["population"].apply(lambda s: s.notna().all())
         sums.loc[~pop_known.reindex(sums.index).fillna(False), "population"] = np.nan
         meta = upper[["zone_id", "zone_name", "parent_id"]].astype(str).set_index("zone_id", drop=False)
         t = meta.join(sums, how="left")
+        measured = {c: child[c].notna().any() for c in sum_cols}
         for c in sums.columns:
-            if c != "population":
+            if c != "population" and measured[c]:
                 t[c] = t[c].fillna(0.0)
         t = add_ratios(t.rename_axis(None))
         out[level] = t

@@ -129,7 +129,7 @@ def filter_walkable(
         raise InputError(f"graph must be a networkx.MultiDiGraph, got {type(graph).__name__}")
     excluded = frozenset(exclude_highway)
     out = nx.MultiDiGraph()
-    out.graph.update(graph.graph)
+    out.graph.update({k: v for k, v in graph.graph.items() if k != "csgraph"})  # the cache is of graph's edges
     kept = 0
     for u, v, data in graph.edges(data=True):
         if not _walkable(data, excluded):
@@ -223,6 +223,9 @@ def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
     the line layer's CRS if projected, else its UTM zone). Tag columns ``highway``,
     ``osmid``, ``name`` are copied to the edges when present.
 
+    The graph attribute ``csgraph`` holds the :class:`CSGraph` of the network in that
+    metric CRS (a cache that :func:`to_csgraph` returns for the same CRS).
+
     Parameters
     ----------
     lines : GeoDataFrame
@@ -248,46 +251,102 @@ def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
     if lines.crs is None:
         raise CRSError("lines has no CRS; set one (e.g. EPSG:4326) with .set_crs()")
     lines = lines[~lines.geometry.is_empty & lines.geometry.notna()].explode(index_parts=False)
-    metric = lines if lines.crs.is_projected else lines.to_crs(lines.estimate_utm_crs())
+    metric_crs = lines.crs if lines.crs.is_projected else lines.estimate_utm_crs()
+    metric = lines if lines.crs.is_projected else lines.to_crs(metric_crs)
     geographic = lines.to_crs("EPSG:4326")
     ndigits = 3 if lines.crs.is_projected else 8
 
-    coords_list = [shapely.get_coordinates(g) for g in lines.geometry.values]
-    metric_list = [shapely.get_coordinates(g) for g in metric.geometry.values]
-    geo_list = [shapely.get_coordinates(g) for g in geographic.geometry.values]
-    counts: dict[tuple[float, float], int] = {}
-    for c in coords_list:
-        for key in map(tuple, np.round(c, ndigits)):
-            counts[key] = counts.get(key, 0) + 1
-    node_id: dict[tuple[float, float], int] = {}
-    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    # every vertex of every line, in line order
+    coords, line_of = shapely.get_coordinates(lines.geometry.values, return_index=True)
+    metric_xy = shapely.get_coordinates(metric.geometry.values)
+    geo_xy = shapely.get_coordinates(geographic.geometry.values)
+    n_lines = len(lines)
+    per_line = np.bincount(line_of, minlength=n_lines)
+    start = np.cumsum(per_line) - per_line
+
+    # vertices are the same node when their rounded coordinates are equal (-0.0 is 0.0)
+    key_xy = np.round(coords, ndigits) + 0.0
+    order = np.lexsort((key_xy[:, 1], key_xy[:, 0]))
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (key_xy[order[1:], 0] != key_xy[order[:-1], 0]) | (key_xy[order[1:], 1] != key_xy[order[:-1], 1])
+    key = np.empty(len(order), dtype=np.int64)
+    key[order] = np.cumsum(new) - 1
+    shared = np.bincount(key)[key] > 1
+
+    # split points: the ends of each line and its vertices shared with a line (or itself)
+    position = np.arange(len(coords)) - start[line_of]
+    last = per_line[line_of] - 1
+    split = (position == 0) | (position == last) | shared
+    split &= per_line[line_of] >= 2
+    split_at = np.flatnonzero(split)
+    pair = line_of[split_at[1:]] == line_of[split_at[:-1]]
+    seg_i, seg_j = split_at[:-1][pair], split_at[1:][pair]
+
+    # node ids in order of first appearance along the lines
+    first_seen = np.unique(key[split_at], return_index=True)[1]
+    node_vertex = split_at[np.sort(first_seen)]
+    node_of_key = np.full(key.max() + 1 if len(key) else 0, -1, dtype=np.int64)
+    node_of_key[key[node_vertex]] = np.arange(len(node_vertex))
+    u, v = node_of_key[key[seg_i]], node_of_key[key[seg_j]]
+
+    # edge lengths in metres, summed step by step as along each piece of line
+    step = np.append(np.hypot(*np.diff(metric_xy, axis=0).T), 0.0)
+    length = np.add.reduceat(step, np.c_[seg_i, seg_j].ravel())[::2] if len(seg_i) else np.empty(0)
+    keep = ~((u == v) & (length == 0))
+    seg_i, seg_j, u, v, length = seg_i[keep], seg_j[keep], u[keep], v[keep], length[keep]
+
+    # edge geometries (EPSG:4326), forwards and backwards
+    n_pts = seg_j - seg_i + 1
+    offset = np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
+    piece = np.repeat(np.arange(len(seg_i)), n_pts)
+    forward = shapely.linestrings(geo_xy[np.repeat(seg_i, n_pts) + offset], indices=piece)
+    backward = shapely.linestrings(geo_xy[np.repeat(seg_j, n_pts) - offset], indices=piece)
+
     tag_cols = [c for c in ("highway", "osmid", "name") if c in lines.columns]
-    tag_rows = lines[tag_cols].to_dict("records") if tag_cols else [{}] * len(lines)
-
-    def _node(key: tuple[float, float], lonlat: np.ndarray) -> int:
-        if key not in node_id:
-            node_id[key] = len(node_id)
-            graph.add_node(node_id[key], x=float(lonlat[0]), y=float(lonlat[1]))
-        return node_id[key]
-
-    for c, cm, cg, tags in zip(coords_list, metric_list, geo_list, tag_rows, strict=False):
-        if len(c) < 2:
-            continue
-        keys = list(map(tuple, np.round(c, ndigits)))
-        split = [i for i, k in enumerate(keys) if i in (0, len(keys) - 1) or counts[k] > 1]
-        tags = {k: _first(v) for k, v in tags.items() if v is not None and v == v}
-        for i, j in zip(split[:-1], split[1:], strict=False):
-            seg = cm[i : j + 1]
-            length = float(np.hypot(*np.diff(seg, axis=0).T).sum())
-            u, v = _node(keys[i], cg[i]), _node(keys[j], cg[j])
-            if u == v and length == 0:
-                continue
-            geom = shapely.LineString(cg[i : j + 1])
-            graph.add_edge(u, v, length=length, geometry=geom, **tags)
-            graph.add_edge(v, u, length=length, geometry=shapely.LineString(cg[i : j + 1][::-1]), **tags)
+    line_tags = [
+        {k: _first(val) for k, val in zip(tag_cols, row, strict=True) if val is not None and val == val}
+        for row in (lines[tag_cols].itertuples(index=False, name=None) if tag_cols else [()] * n_lines)
+    ]
+    seg_line = line_of[seg_i]
+    lon, lat = geo_xy[node_vertex, 0], geo_xy[node_vertex, 1]
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(zip(lon, lat)))
+    uu, vv, ll = u.tolist(), v.tolist(), length.tolist()
+    graph.add_edges_from(
+        edge
+        for k in range(len(uu))
+        for edge in (
+            (uu[k], vv[k], {"length": ll[k], "geometry": forward[k], **line_tags[seg_line[k]]}),
+            (vv[k], uu[k], {"length": ll[k], "geometry": backward[k], **line_tags[seg_line[k]]}),
+        )
+    )
+    # the CSR graph in the metric CRS, as to_csgraph would build it from this graph
+    target = pyproj.CRS.from_user_input(metric_crs)
+    if len(lon):
+        x, y = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input("EPSG:4326"), target, always_xy=True).transform(
+            np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        csg = csgraph_from_arrays(u, v, length, np.asarray(x), np.asarray(y),
+                                  node_ids=np.arange(len(lon), dtype=np.int64), crs=target)
+        graph.graph["csgraph"] = {"crs": target.to_string(), "edges": graph.number_of_edges(), "csgraph": csg}
     log.info("built a walk graph of %d nodes and %d edges from %d lines",
-             graph.number_of_nodes(), graph.number_of_edges(), len(lines))
+             graph.number_of_nodes(), graph.number_of_edges(), n_lines)
     return graph
+
+
+def _cached_csgraph(graph: nx.Graph, target: pyproj.CRS) -> CSGraph | None:
+    """The CSR graph cached by :func:`walk_network_from_lines`, if it is in ``target`` and still current."""
+    cache = graph.graph.get("csgraph")
+    if not isinstance(cache, dict) or not isinstance(cache.get("csgraph"), CSGraph):
+        return None
+    csg = cache["csgraph"]
+    if (
+        csg.crs is None
+        or pyproj.CRS.from_user_input(csg.crs) != target
+        or csg.matrix.shape[0] != graph.number_of_nodes()
+        or cache.get("edges") != graph.number_of_edges()
+    ):
+        return None
+    return csg
 
 
 class CSGraph(NamedTuple):
@@ -370,6 +429,9 @@ def to_csgraph(graph: nx.MultiDiGraph | CSGraph, metric_crs: Any) -> CSGraph:
         raise InputError(f"graph must be a networkx graph or CSGraph, got {type(graph).__name__}")
     if graph.number_of_nodes() == 0:
         raise EmptyAreaError("the walk network has no nodes")
+    cached = _cached_csgraph(graph, target)
+    if cached is not None:
+        return cached
     node_ids = np.array(list(graph.nodes), dtype=object)
     try:
         x = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=float)

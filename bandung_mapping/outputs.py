@@ -122,8 +122,22 @@ class StagedOutput:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
-    def commit(self) -> list[Path]:
-        """Move every staged file into the output folder (each move is a rename)."""
+    def commit(self, *, replaces: list[str] | None = None) -> list[Path]:
+        """Move every staged file into the output folder (each move is a rename).
+
+        Parameters
+        ----------
+        replaces : list of str, optional
+            Relative paths of files an earlier run wrote (its ``run.json`` ``outputs``) or
+            that this kind of run may write. Those that this run did not write are removed,
+            so the folder never mixes outputs of two runs. Other files are left alone.
+        """
+        staged = {f.relative_to(self.stage).as_posix() for f in self.stage.rglob("*") if f.is_file()}
+        for rel in replaces or []:
+            old = self.out_dir / rel
+            if rel not in staged and old.is_file() and self.out_dir in old.resolve().parents:
+                old.unlink()
+                log.info("removed %s left by an earlier run", rel)
         moved = []
         for f in sorted(self.stage.rglob("*")):
             if f.is_file():

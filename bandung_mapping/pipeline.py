@@ -36,6 +36,7 @@ class Measures:
     methods: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
 
     def with_geometry(self, study: StudyArea) -> dict[str, gpd.GeoDataFrame]:
         """Zone tables joined to their zone polygons (EPSG:4326), ready for maps and GeoPackage.
@@ -131,8 +132,25 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     methods: dict[str, Any] = {}
     notes: list[str] = []
 
+    roles = {i["role"] for i in study.inputs} | {"osm" for i in study.inputs if str(i["path"]).startswith("osm:")}
+    green_given = bool(roles & {"osm", "parks"}) or len(study.green_spaces) > 0 or (
+        study.green_points is not None and len(study.green_points) > 0)
+    if not green_given:
+        notes.append("no green-space input (OSM or park list): RTH columns are not measured (empty)")
+    if buildings_m is None:
+        notes.append("no building input: building columns are not measured (empty)")
+    from .classify import park_kinds as _park_kinds
+    from .profiles import load_rth_rules
+
+    park_kinds = _park_kinds(load_rth_rules(study.rth_rules_source or study.city.rth_rules))
+    excluded: dict[str, int] = {}
+
     def base() -> dict[str, pd.DataFrame]:
-        low = zone_indicators(zones_m[levels[0]], green_m, green_points=points_m, buildings=buildings_m)
+        low = zone_indicators(
+            zones_m[levels[0]], green_m if green_given else None,
+            green_points=points_m if green_given else None, buildings=buildings_m, park_kinds=park_kinds,
+        )
+        excluded.update(low.attrs.get("excluded", {}))
         return aggregate_levels(low, zones_m, levels)
 
     tables = steps.run("indicators", base)
@@ -210,6 +228,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
         methods=methods,
         notes=notes,
         timings_s=dict(steps.timings),
+        excluded=excluded,
     )
 
 
@@ -235,6 +254,7 @@ def run_report(
     per_zone_level: str | None = None,
     progress: bool | None = None,
     command: list[str] | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Measure ``study`` and write every output into ``out_dir``.
 
@@ -257,6 +277,8 @@ def run_report(
         Also write one report per zone of this level (e.g. ``"kecamatan"``) and an index page.
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
+    pdf : bool, default False
+        Also write ``report.pdf`` (needs WeasyPrint: ``pip install weasyprint``).
     """
     from . import maps as _maps
     from . import report as _report
@@ -330,7 +352,7 @@ def run_report(
             "osm_date": _osm_date(study),
             "rasters": {"given": bool(study.rasters.any), "sensor": study.rasters.sensor,
                         "date": study.rasters.date},
-            "excluded": study.excluded,
+            "excluded": {**study.excluded, **m.excluded},
             "qa": study.qa,
             "counts": {
                 **{f"zones_{lv}": int(len(study.zones[lv])) for lv in levels},
@@ -348,7 +370,7 @@ def run_report(
         def report_() -> None:
             _report.write_report(
                 geo_tables, staged.path("report.html"), city=study.city, lang=lang, synthetic=study.synthetic,
-                run_info=run_info, standards=m.standards, green_spaces=m.green_spaces,
+                run_info=run_info, standards=m.standards, green_spaces=m.green_spaces, pdf=pdf,
             )
             if per_zone_level:
                 _report.write_batch_reports(
@@ -362,9 +384,25 @@ def run_report(
         run_info["outputs"] = sorted(str(p.relative_to(staged.stage)) for p in staged.stage.rglob("*") if p.is_file())
         run_info["outputs"].append("run.json")
         write_json(staged.path("run.json"), run_info)
-        files = staged.commit()
+        files = staged.commit(replaces=_earlier_outputs(Path(out_dir), levels))
     log.info("wrote %d files to %s", len(files), out_dir)
     return ReportResult(out_dir=Path(out_dir), files=files, measures=m, run_info=run_info)
+
+
+def _earlier_outputs(out_dir: Path, levels: list[str]) -> list[str]:
+    """Files of an earlier report in ``out_dir``: its run.json ``outputs`` and the known names."""
+    import json
+
+    names = ["indicators.gpkg", "indicators.xlsx", "map.html", "report.html", "report.pdf", "ndvi.tif",
+             "candidate_sites.csv", "run.json"]
+    names += [f"indicators_{lv}.{ext}" for lv in levels for ext in ("csv", "parquet")]
+    run = out_dir / "run.json"
+    if run.is_file():
+        try:
+            names += [str(p) for p in json.loads(run.read_text(encoding="utf-8")).get("outputs", [])]
+        except (ValueError, OSError):
+            pass
+    return [n for n in dict.fromkeys(names) if ".." not in Path(n).parts and not Path(n).is_absolute()]
 
 
 def _osm_date(study: StudyArea) -> str:

@@ -126,3 +126,30 @@ def test_failed_run_leaves_no_partial_files(tmp_path, sample_study, monkeypatch)
     with pytest.raises(RuntimeError):
         run_report(sample_study, out, progress=False)
     assert sorted(os.listdir(out)) == ["keep.txt"]
+
+
+def test_rerun_removes_outputs_of_the_earlier_run(tmp_path, sample_dir, monkeypatch):
+    """A run without a raster into a folder of a run with one leaves no stale ndvi.tif behind."""
+    files = sample.sample_files(sample_dir)
+    out = tmp_path / "out"
+    base = ["--quiet", "report", "--city", "sample", "--boundaries", str(files["boundaries"]),
+            "--osm", str(files["osm"]), "--population", str(files["population"]), "--out", str(out)]
+    assert cli.main(base + ["--red", str(files["red"]), "--nir", str(files["nir"]), "--sensor", "sentinel2"]) == 0
+    assert (out / "ndvi.tif").exists()
+    (out / "notes-by-user.txt").write_text("keep me")
+    assert cli.main(base) == 0
+    assert not (out / "ndvi.tif").exists()
+    assert (out / "notes-by-user.txt").exists()
+    info = json.loads((out / "run.json").read_text())
+    assert set(info["outputs"]) == {p for p in os.listdir(out) if p != "notes-by-user.txt"}
+
+
+def test_boundaries_alone_leave_rth_unmeasured(tmp_path, sample_dir):
+    files = sample.sample_files(sample_dir)
+    out = tmp_path / "o"
+    assert cli.main(["--quiet", "report", "--city", "sample", "--boundaries", str(files["boundaries"]),
+                     "--out", str(out)]) == 0
+    kota = pd.read_csv(out / "indicators_kota.csv").iloc[0]
+    assert pd.isna(kota["rth_pct"]) and pd.isna(kota["building_coverage_pct"])
+    assert pd.isna(kota["ok__uu_26_2007__rth_30pct"])
+    assert kota["area_ha"] == pytest.approx(640.0, abs=0.01)

@@ -139,3 +139,45 @@ def test_sample_green_cover_matches_truth(tables, sample_truth):
     for zid, z in sample_truth["kelurahan"].items():
         assert kel.loc[zid, "green_cover_pct"] == pytest.approx(100 * z["green_cells"] / z["cells"], abs=0.01)
         assert kel.loc[zid, "ndvi_mean"] == pytest.approx(z["ndvi_sum"] / z["cells"], abs=1e-4)
+
+
+def test_layers_not_given_are_not_measured():
+    t = zone_indicators(_zones(), None, buildings=None)
+    assert t["rth_area_ha"].isna().all() and t["rth_pct"].isna().all()
+    assert t["building_count"].isna().all() and t["building_coverage_pct"].isna().all()
+    upper = gpd.GeoDataFrame({"zone_id": ["k"], "zone_name": ["K"], "parent_id": [""]},
+                             geometry=[box(0, 0, 200, 100)], crs=32748)
+    out = aggregate_levels(t, {"l": _zones(), "u": upper}, ["l", "u"])
+    assert np.isnan(out["u"].loc["k", "rth_pct"])
+    assert out["u"].loc["k", "area_ha"] == pytest.approx(2.0)
+
+
+def test_park_area_counts_park_kinds_only():
+    green = gpd.GeoDataFrame(
+        {"is_public": [True, True, False], "rth_jenis": ["taman_kota", "pemakaman", "taman_kota"]},
+        geometry=[box(0, 0, 10, 10), box(20, 0, 40, 10), box(50, 0, 60, 10)], crs=32748,
+    )
+    t = zone_indicators(_zones(), green, park_kinds=["taman_kota", "taman_bermain"])
+    assert t.loc["a", "park_area_ha"] * 1e4 == pytest.approx(100)  # the private park does not count
+    assert t.loc["a", "rth_public_ha"] * 1e4 == pytest.approx(300)
+    t_all = zone_indicators(_zones(), green)
+    assert t_all.loc["a", "park_area_ha"] * 1e4 == pytest.approx(300)
+
+
+def test_aggregate_levels_checks_its_input():
+    with pytest.raises(InputError, match="lacks column"):
+        aggregate_levels(pd.DataFrame({"x": [1]}), {"l": _zones()}, ["l"])
+
+
+def test_points_outside_zones_are_counted():
+    pts = gpd.GeoDataFrame({"area_m2": [10.0, 10.0]}, geometry=gpd.points_from_xy([50, 5000], [50, 5000]),
+                           crs=32748)
+    t = zone_indicators(_zones(), None, green_points=pts)
+    assert t.attrs["excluded"] == {"green_point_outside_zones": 1}
+    assert t["rth_area_ha"].sum() * 1e4 == pytest.approx(10.0)
+
+
+def test_sample_park_area_is_parks_and_playgrounds(tables, sample_truth):
+    # public parks and playgrounds of the layout: 180x180 park (its playground inside), 80x80 park across the
+    # boundary, 40x40 playground, 80x80 park with the escaped name
+    assert tables["kota"]["park_area_ha"].iloc[0] * 1e4 == pytest.approx(32400 + 6400 + 1600 + 6400, abs=1)
