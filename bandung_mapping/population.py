@@ -18,6 +18,7 @@ The city profile's ``[population]`` section names the columns:
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 import re
@@ -249,7 +250,9 @@ def _read_table(p: Path, *, encoding: str | None) -> pd.DataFrame:
             except UnicodeDecodeError as exc:
                 last = exc
         raise InputFileError(f"cannot decode {p} with encodings {encodings}") from last
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+    except InputFileError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, csv.Error) as exc:
         raise InputFileError(f"cannot read population table {p} ({exc}); expected a CSV or XLSX") from exc
 
 

@@ -206,3 +206,13 @@ def test_daegu_by_code(shared_data: Path) -> None:
         daegu / "stats" / "daegu_population_dong_mois_2026-08.csv", city="daegu", year=2026, period=7
     )
     assert july.attrs["value_column"] == "population_2026-07"
+
+
+def test_empty_population_file_is_a_clear_error(tmp_path):
+    from bandung_mapping.errors import InputFileError
+    from bandung_mapping.population import read_population
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputFileError, match="population table"):
+        read_population(empty, city="bandung")
