@@ -203,7 +203,12 @@ def entry_points(
 def _entry_points(
     green: gpd.GeoDataFrame, *, network: Any, entrances: gpd.GeoDataFrame | None,
     spacing_m: float, snap_tolerance_m: float,
+    segments: tuple[np.ndarray, shapely.STRtree] | None = None,
 ) -> gpd.GeoDataFrame:
+    """:func:`entry_points` of prepared green spaces.
+
+    ``segments`` are the network's edge segments and their tree, when the caller has them.
+    """
     geoms = green.geometry.values
     n = len(green)
     is_poly = np.isin(shapely.get_type_id(geoms), [3, 6])
@@ -233,12 +238,14 @@ def _entry_points(
 
     if network is not None and (~done).any():
         csg = network if isinstance(network, CSGraph) else to_csgraph(network, green.crs)
-        segs, _, _ = _network_segments(csg)
+        if segments is None:
+            segs = _network_segments(csg)[0]
+            segments = segs, shapely.STRtree(segs)
+        segs, tree = segments
         todo_rings = ~done[ring_owner]
         sub_rings = rings[todo_rings]
         sub_owner = ring_owner[todo_rings]
         if len(sub_rings):
-            tree = shapely.STRtree(segs)
             r_i, s_i = tree.query(sub_rings, predicate="intersects")
             path_owner: list[np.ndarray] = []
             if len(r_i):
@@ -398,7 +405,8 @@ class _Engine:
             self.seg_w = np.asarray(self.csg.matrix[self.seg_u, self.seg_v]).ravel()
             self.seg_tree = shapely.STRtree(self.segs)
         self.entries = _entry_points(green, network=self.csg, entrances=entrances, spacing_m=spacing_m,
-                                     snap_tolerance_m=10.0)
+                                     snap_tolerance_m=10.0,
+                                     segments=(self.segs, self.seg_tree) if self.csg is not None else None)
         if self.csg is not None and len(self.entries):
             self.entry_snap = self._snap(self.entries.geometry.values)
         self.notes: list[str] = []
@@ -417,7 +425,13 @@ class _Engine:
         return "network" if self.csg is not None else "euclidean"
 
     def run(self, origin_pts: np.ndarray, *, min_area_m2: float, public_only: bool,
-            label: str = "") -> tuple[np.ndarray, np.ndarray]:
+            label: str = "", euclid_all: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Network distance (or straight-line without a network) and straight-line distance.
+
+        With a network and ``euclid_all`` False, the straight-line distance is only computed
+        where the network distance needs it (origins far from the network, origins in or on a
+        green space); elsewhere it is NaN.
+        """
         keep = _select_green(self.green, min_area_m2=min_area_m2, public_only=public_only)
         n = len(origin_pts)
         if not keep.any() or n == 0:
@@ -428,8 +442,9 @@ class _Engine:
             return np.full(n, np.nan), np.full(n, np.nan)
         targets = self.green.geometry.values[keep]
         tree = shapely.STRtree(targets)
-        _, euclid = tree.query_nearest(origin_pts, return_distance=True, all_matches=False)
-        euclid = np.asarray(euclid, dtype=float)
+        if self.csg is None or euclid_all:
+            _, euclid = tree.query_nearest(origin_pts, return_distance=True, all_matches=False)
+            euclid = np.asarray(euclid, dtype=float)
         if self.csg is None:
             return euclid.copy(), euclid
         sel = keep[self.entries["green_pos"].to_numpy()]
@@ -442,6 +457,14 @@ class _Engine:
         ou, ov, oau, oav, snap = self._cache
         dist = np.minimum(node_dist[ou] + oau, node_dist[ov] + oav) + snap
         far = snap > self.max_snap_m
+        if not euclid_all:
+            # exact straight-line distances where they are used: origins far from the network, and
+            # origins in or on a green space (distance 0), found within a micrometre of one first
+            euclid = np.full(n, np.nan)
+            need = far.copy()
+            need[tree.query(origin_pts, predicate="dwithin", distance=1e-6)[0]] = True
+            if need.any():
+                euclid[need] = tree.query_nearest(origin_pts[need], return_distance=True, all_matches=False)[1]
         dist[far] = euclid[far]
         dist[euclid == 0] = 0.0
         unreachable = ~np.isfinite(dist)
@@ -495,6 +518,18 @@ def green_distances(
         ``distance_method`` (``network`` or ``euclidean``). ``attrs["notes"]`` lists
         fallbacks.
     """
+    return _green_distances(
+        origins_metric, green_metric, network=network, min_area_m2=min_area_m2, public_only=public_only,
+        metric_crs=metric_crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m, euclid_all=True,
+    )
+
+
+def _green_distances(
+    origins_metric: gpd.GeoDataFrame | gpd.GeoSeries, green_metric: gpd.GeoDataFrame, *, network: Any,
+    min_area_m2: float, public_only: bool, metric_crs: Any, entrances: gpd.GeoDataFrame | None,
+    spacing_m: float, max_snap_m: float, euclid_all: bool,
+) -> pd.DataFrame:
+    """:func:`green_distances`; with ``euclid_all`` False, see :meth:`_Engine.run`."""
     if isinstance(origins_metric, gpd.GeoSeries):
         origins_metric = gpd.GeoDataFrame(geometry=origins_metric)
     check_gdf(origins_metric, name="origins_metric", metric=True)
@@ -504,7 +539,7 @@ def green_distances(
     green = _prepare_green(green_metric, name="green_metric")
     engine = _Engine(green, network, crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m)
     pts = _points_of(origins_metric)
-    dist, euclid = engine.run(pts, min_area_m2=min_area_m2, public_only=public_only)
+    dist, euclid = engine.run(pts, min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all)
     out = pd.DataFrame(
         {"dist_to_green_m": dist, "dist_to_green_euclid_m": euclid, "distance_method": engine.method},
         index=origins_metric.index,
@@ -565,9 +600,9 @@ def distance_to_green(
     >>> distance_to_green(homes, park).tolist()
     [300.0]
     """
-    table = green_distances(
+    table = _green_distances(  # the straight-line distance only where the network distance needs it
         origins_metric, green_metric, network=network, min_area_m2=min_area_m2, public_only=public_only,
-        metric_crs=metric_crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m,
+        metric_crs=metric_crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m, euclid_all=False,
     )
     out = table["dist_to_green_m"].rename("dist_to_green_m")
     out.attrs["distance_method"] = table.attrs["distance_method"]
@@ -911,7 +946,7 @@ def access_indicators(
     for spec in specs:
         col = spec["column"]
         dist, _ = engine.run(pts, min_area_m2=spec["min_area_m2"], public_only=spec["green"] == "public",
-                             label=col)
+                             label=col, euclid_all=False)
         served = np.nan_to_num(dist, nan=np.inf) <= spec["radius_m"]
         points[f"dist__{col}"] = dist
         points[f"served__{col}"] = served

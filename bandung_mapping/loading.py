@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from ._log import get_logger
 from ._validate import check_input_path
@@ -235,9 +236,11 @@ def load_study_area(
         if "building" in features.columns:
             buildings = _classify.classify_buildings(features, metric_crs=metric_crs, rules=rules)
             if study_polygon is not None and len(buildings):
-                inside = buildings.geometry.representative_point().within(study_polygon)
+                # the polygon prepared and first: GEOS indexes its outline once for all the points
+                shapely.prepare(study_polygon)
+                inside = shapely.contains(study_polygon, buildings.geometry.representative_point().values)
                 excluded["buildings_outside_study_area"] = int((~inside).sum())
-                buildings = buildings[inside.to_numpy()].copy()
+                buildings = buildings[inside].copy()
         if "highway" in features.columns:
             lines = features[features["highway"].notna() & features.geom_type.isin(["LineString", "MultiLineString"])]
 

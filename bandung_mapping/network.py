@@ -289,9 +289,14 @@ def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
     node_of_key[key[node_vertex]] = np.arange(len(node_vertex))
     u, v = node_of_key[key[seg_i]], node_of_key[key[seg_j]]
 
-    # edge lengths in metres, summed step by step as along each piece of line
-    step = np.append(np.hypot(*np.diff(metric_xy, axis=0).T), 0.0)
-    length = np.add.reduceat(step, np.c_[seg_i, seg_j].ravel())[::2] if len(seg_i) else np.empty(0)
+    # edge lengths in metres: the sum of the steps of each piece of line, summed row by row for
+    # pieces of equal step count (numpy sums each row as it sums that piece on its own)
+    step = np.hypot(*np.diff(metric_xy, axis=0).T) if len(metric_xy) > 1 else np.empty(0)
+    n_steps = seg_j - seg_i
+    length = np.empty(len(seg_i))
+    for m in np.unique(n_steps):
+        rows = np.flatnonzero(n_steps == m)
+        length[rows] = step[seg_i[rows, None] + np.arange(m)].sum(axis=1)
     keep = ~((u == v) & (length == 0))
     seg_i, seg_j, u, v, length = seg_i[keep], seg_j[keep], u[keep], v[keep], length[keep]
 
@@ -307,46 +312,50 @@ def walk_network_from_lines(lines: gpd.GeoDataFrame) -> nx.MultiDiGraph:
         {k: _first(val) for k, val in zip(tag_cols, row, strict=True) if val is not None and val == val}
         for row in (lines[tag_cols].itertuples(index=False, name=None) if tag_cols else [()] * n_lines)
     ]
-    seg_line = line_of[seg_i]
     lon, lat = geo_xy[node_vertex, 0], geo_xy[node_vertex, 1]
     graph = nx.MultiDiGraph(crs="EPSG:4326")
     graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(zip(lon, lat)))
-    uu, vv, ll = u.tolist(), v.tolist(), length.tolist()
-    graph.add_edges_from(
-        edge
-        for k in range(len(uu))
-        for edge in (
-            (uu[k], vv[k], {"length": ll[k], "geometry": forward[k], **line_tags[seg_line[k]]}),
-            (vv[k], uu[k], {"length": ll[k], "geometry": backward[k], **line_tags[seg_line[k]]}),
-        )
-    )
+    _add_walk_edges(graph, u.tolist(), v.tolist(), length.tolist(), forward, backward,
+                    [line_tags[i] for i in line_of[seg_i]])
+    n_edges = 2 * len(u)
     # the CSR graph in the metric CRS, as to_csgraph would build it from this graph
     target = pyproj.CRS.from_user_input(metric_crs)
     if len(lon):
-        x, y = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input("EPSG:4326"), target, always_xy=True).transform(
-            np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        x, y = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input("EPSG:4326"), target,
+                                           always_xy=True).transform(np.asarray(lon), np.asarray(lat))
         csg = csgraph_from_arrays(u, v, length, np.asarray(x), np.asarray(y),
                                   node_ids=np.arange(len(lon), dtype=np.int64), crs=target)
-        graph.graph["csgraph"] = {"crs": target.to_string(), "edges": graph.number_of_edges(), "csgraph": csg}
-    log.info("built a walk graph of %d nodes and %d edges from %d lines",
-             graph.number_of_nodes(), graph.number_of_edges(), n_lines)
+        graph.graph["csgraph"] = {"crs": target.to_string(), "pairs": _n_pairs(graph), "csgraph": csg}
+    log.info("built a walk graph of %d nodes and %d edges from %d lines", graph.number_of_nodes(), n_edges, n_lines)
     return graph
 
 
-def _cached_csgraph(graph: nx.Graph, target: pyproj.CRS) -> CSGraph | None:
-    """The CSR graph cached by :func:`walk_network_from_lines`, if it is in ``target`` and still current."""
-    cache = graph.graph.get("csgraph")
-    if not isinstance(cache, dict) or not isinstance(cache.get("csgraph"), CSGraph):
-        return None
-    csg = cache["csgraph"]
-    if (
-        csg.crs is None
-        or pyproj.CRS.from_user_input(csg.crs) != target
-        or csg.matrix.shape[0] != graph.number_of_nodes()
-        or cache.get("edges") != graph.number_of_edges()
-    ):
-        return None
-    return csg
+def _add_walk_edges(
+    graph: nx.MultiDiGraph, u: list[int], v: list[int], length: list[float],
+    forward: np.ndarray, backward: np.ndarray, tags: list[dict[str, Any]],
+) -> None:
+    """Add each edge ``u -> v`` and its reverse, as ``graph.add_edge`` would, keys 0, 1, ... per pair.
+
+    The adjacency dicts are filled directly: ``add_edge`` costs several microseconds an edge
+    (checks and cache clearing), too much for the 400,000 edges of a city. ``u``/``v`` must
+    already be nodes of ``graph``.
+    """
+    succ, pred = graph._succ, graph._pred
+    for k in range(len(u)):
+        a, b, common = u[k], v[k], tags[k]
+        for s, t, geom in ((a, b, forward[k]), (b, a, backward[k])):
+            keydict = succ[s].get(t)
+            if keydict is None:
+                keydict = succ[s][t] = pred[t][s] = {}
+            key = len(keydict)
+            while key in keydict:
+                key += 1
+            keydict[key] = {"length": length[k], "geometry": geom, **common}
+
+
+def _n_pairs(graph: nx.Graph) -> int:
+    """Number of adjacent node pairs (parallel edges count once); cheaper than ``number_of_edges``."""
+    return sum(len(nbrs) for nbrs in graph.adj.values())
 
 
 class CSGraph(NamedTuple):
@@ -399,12 +408,34 @@ def csgraph_from_arrays(
     return CSGraph(matrix, np.asarray(x, dtype=float), np.asarray(y, dtype=float), ids, crs)
 
 
+def _cached_csgraph(graph: nx.Graph, target: pyproj.CRS) -> CSGraph | None:
+    """The CSR graph cached by :func:`walk_network_from_lines`, if it is in ``target`` and still current.
+
+    Nodes and adjacent pairs are counted to notice a graph edited after it was built; an edge
+    length changed in place is not noticed (delete ``graph.graph["csgraph"]`` after such edits).
+    """
+    cache = graph.graph.get("csgraph")
+    if not isinstance(cache, dict) or not isinstance(cache.get("csgraph"), CSGraph):
+        return None
+    csg = cache["csgraph"]
+    if (
+        csg.crs is None
+        or pyproj.CRS.from_user_input(csg.crs) != target
+        or csg.matrix.shape[0] != graph.number_of_nodes()
+        or cache.get("pairs") != _n_pairs(graph)
+    ):
+        return None
+    return csg
+
+
 def to_csgraph(graph: nx.MultiDiGraph | CSGraph, metric_crs: Any) -> CSGraph:
     """Turn an osmnx-style graph into a :class:`CSGraph` in ``metric_crs``.
 
     Edge weights are the ``length`` attribute (metres) where present, otherwise the straight
     distance between the end nodes in ``metric_crs``. The matrix is symmetric (walking ignores
-    one-way streets); parallel edges keep the shortest.
+    one-way streets); parallel edges keep the shortest. A graph from
+    :func:`walk_network_from_lines` carries its CSR graph (graph attribute ``csgraph``), which is
+    returned as is when it is in ``metric_crs`` and the graph's nodes and node pairs still match.
 
     Parameters
     ----------

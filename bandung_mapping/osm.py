@@ -23,6 +23,7 @@ turbo, QGIS QuickOSM) with pyogrio. See ``docs/data_sources.md``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,7 +119,11 @@ def _normalise(
     if result.has_z.any():
         result["geometry"] = shapely.force_2d(result.geometry.values)
     if polygon is not None:
-        keep = result.intersects(polygon)
+        # the polygon prepared and first: GEOS indexes its outline once (``GeoSeries.intersects``
+        # tests each feature against the unprepared polygon); a copy is prepared, not the caller's
+        prepared = shapely.from_wkb(shapely.to_wkb(polygon))
+        shapely.prepare(prepared)
+        keep = pd.Series(shapely.intersects(prepared, result.geometry.values), index=result.index)
         log.info("kept %d of %d features intersecting the polygon", int(keep.sum()), len(result))
         result = result.loc[keep]
     rank = result["element"].map({"node": 0, "way": 1, "relation": 2}).fillna(3)
@@ -200,20 +205,54 @@ def _read_xml(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
     return _normalise(raw, osmid=ids, element=element, source=source, polygon=polygon)
 
 
+# Tags that make a closed way an area, from the Overpass turbo polygon features
+# (https://wiki.openstreetmap.org/wiki/Overpass_turbo/Polygon_Features) as osmnx 2.1 lists them
+# in ``osmnx.features._POLYGON_FEATURES`` (osmnx, MIT License, Copyright (c) 2016-2026 Geoff
+# Boeing); copied so that reading a PBF file does not import osmnx.
+_POLYGON_FEATURES: dict[str, tuple[str, frozenset[str]]] = {
+    "aeroway": ("blocklist", frozenset({"taxiway"})),
+    "amenity": ("all", frozenset()),
+    "area": ("all", frozenset()),
+    "area:highway": ("all", frozenset()),
+    "barrier": ("passlist", frozenset({"city_wall", "ditch", "hedge", "retaining_wall", "spikes"})),
+    "boundary": ("all", frozenset()),
+    "building": ("all", frozenset()),
+    "building:part": ("all", frozenset()),
+    "craft": ("all", frozenset()),
+    "golf": ("all", frozenset()),
+    "highway": ("passlist", frozenset({"elevator", "escape", "rest_area", "services"})),
+    "historic": ("all", frozenset()),
+    "indoor": ("all", frozenset()),
+    "landuse": ("all", frozenset()),
+    "leisure": ("all", frozenset()),
+    "man_made": ("blocklist", frozenset({"cutline", "embankment", "pipeline"})),
+    "military": ("all", frozenset()),
+    "natural": ("blocklist", frozenset({"arete", "cliff", "coastline", "ridge", "tree_row"})),
+    "office": ("all", frozenset()),
+    "place": ("all", frozenset()),
+    "power": ("passlist", frozenset({"generator", "plant", "substation", "transformer"})),
+    "public_transport": ("all", frozenset()),
+    "railway": ("passlist", frozenset({"platform", "roundhouse", "station", "turntable"})),
+    "ruins": ("all", frozenset()),
+    "shop": ("all", frozenset()),
+    "tourism": ("all", frozenset()),
+    "waterway": ("passlist", frozenset({"boatyard", "dam", "dock", "riverbank"})),
+}
+
+
 def _closed_way_is_area(tags: Mapping[str, str]) -> bool:
     """Whether a closed way is an area, by the rules osmnx uses (Overpass turbo's polygon features)."""
-    from osmnx.features import _POLYGON_FEATURES
+    return _is_area(frozenset((k, tags[k]) for k in tags.keys() & _POLYGON_FEATURES.keys()))
 
-    if tags.get("area") == "no":
+
+@functools.lru_cache(maxsize=4096)
+def _is_area(tags: frozenset[tuple[str, str]]) -> bool:
+    """:func:`_closed_way_is_area` of the tags that decide it (few distinct sets: memoised)."""
+    if ("area", "no") in tags:
         return False
-    for key in tags.keys() & _POLYGON_FEATURES.keys():
-        rule = _POLYGON_FEATURES[key]["polygon"]
-        values = _POLYGON_FEATURES[key].get("values", set())
-        if (
-            rule == "all"
-            or (rule == "passlist" and tags[key] in values)
-            or (rule == "blocklist" and tags[key] not in values)
-        ):
+    for key, value in tags:
+        rule, values = _POLYGON_FEATURES[key]
+        if rule == "all" or (rule == "passlist" and value in values) or (rule == "blocklist" and value not in values):
             return True
     return False
 
@@ -230,7 +269,9 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
     broken = (RuntimeError, osmium.InvalidLocationError)
     closed_ways: set[int] = set()
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        # untagged nodes and ways are dropped in libosmium, after their locations and rings are stored
+        untagged = osmium.filter.EmptyTagFilter().enable_for(osmium.osm.NODE | osmium.osm.WAY)
+        processor = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(untagged)
         for obj in processor:
             if obj.is_area():
                 if obj.from_way():
@@ -275,28 +316,28 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
                 rows.append(tags)
     except RuntimeError as exc:
         raise InputFileError(f"cannot read {path} as OSM PBF ({exc}); expected {FEATURE_FORMATS}") from exc
-    shapes = shapely.from_wkb(geoms) if geoms else np.array([], dtype=object)
     # closed ways that are areas take the polygon the area assembler built
+    refused = []
     for pos in closed_ways:
-        way_id = int(ids[pos].split("/")[1])
-        if way_id in area_ways:
-            shapes[pos] = shapely.from_wkb(area_ways[way_id])
-        elif shapely.get_num_coordinates(shapes[pos]) >= 4:
+        built = area_ways.get(int(ids[pos].split("/")[1]))
+        if built is None:
+            refused.append(pos)
+        else:
+            geoms[pos] = built
+    shapes = shapely.from_wkb(geoms) if geoms else np.array([], dtype=object)
+    for pos in refused:
+        if shapely.get_num_coordinates(shapes[pos]) >= 4:
             # the assembler refused the ring (e.g. self-intersecting): keep it as a polygon,
             # to be repaired and counted by the classifier
             shapes[pos] = shapely.Polygon(shapely.get_coordinates(shapes[pos]))
-    shapes = np.array([_single(g) for g in shapes], dtype=object)
+    # one-part MultiPolygons become Polygons (as osmnx returns them)
+    single = (shapely.get_type_id(shapes) == 6) & (shapely.get_num_geometries(shapes) == 1)
+    if single.any():
+        shapes[single] = shapely.get_geometry(shapes[single], 0)
     if not rows:
         return _empty(source)
     raw = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=list(shapes), crs=STORAGE_CRS)
     return _normalise(raw, osmid=ids, element=elements, source=source, polygon=polygon)
-
-
-def _single(g: BaseGeometry) -> BaseGeometry:
-    """Turn a one-part MultiPolygon into a Polygon (as osmnx returns it)."""
-    if g is not None and g.geom_type == "MultiPolygon" and shapely.get_num_geometries(g) == 1:
-        return shapely.get_geometry(g, 0)
-    return g
 
 
 _ID_RE = re.compile(r"^\s*(node|way|relation|n|w|r)\s*/?\s*(-?\d+)\s*$", re.IGNORECASE)

@@ -215,3 +215,20 @@ def test_real_bandung_area_within_300m_of_parks(shared_data):
     share = access.area_within_distance_pct(city, parks, radius_m=300, min_area_m2=5000)
     assert share.loc["kota"] == pytest.approx(15.0, abs=0.5)
     assert share.loc["kota"] == pytest.approx(14.96, abs=0.01)
+
+
+def test_distance_to_green_uses_straight_line_only_where_needed_and_matches_green_distances():
+    g = _grid_network()
+    parks = _gdf([shapely.box(-60, -60, 0, 0), shapely.box(150, 150, 250, 250)], is_public=[True, True])
+    homes = _gdf([
+        shapely.Point(100, 0),  # on the network
+        shapely.Point(200, 200),  # inside a park: 0 m
+        shapely.Point(150, 180),  # on a park's outline: 0 m
+        shapely.Point(2000, 0),  # 1600 m from the network: the straight line to (250, 150)
+    ])
+    table = access.green_distances(homes, parks, network=g, max_snap_m=500)
+    d = access.distance_to_green(homes, parks, network=g, max_snap_m=500)
+    assert d.tolist() == table["dist_to_green_m"].tolist()
+    assert d.iloc[1] == d.iloc[2] == 0.0
+    assert d.iloc[3] == pytest.approx(np.hypot(1750, 150))
+    assert d.iloc[0] == pytest.approx(100.0)

@@ -381,3 +381,38 @@ def test_default_tags_cover_rules_and_buildings() -> None:
 def test_features_from_place_live() -> None:
     g = osm.features_from_place("Taman Lansia, Bandung, Indonesia", tags={"leisure": "park"})
     assert len(g) >= 1
+
+
+def test_polygon_filter_leaves_the_callers_polygon_unprepared(small_osm: Path) -> None:
+    lon0, lat0 = (float(v) for v in lonlat(-10, -10))
+    lon1, lat1 = (float(v) for v in lonlat(120, 120))
+    box = shapely.box(lon0, lat0, lon1, lat1)
+    osm.features_from_file(small_osm, polygon=box)
+    assert not shapely.is_prepared(box)
+
+
+def test_polygon_feature_rules_are_osmnx_rules() -> None:
+    from osmnx.features import _POLYGON_FEATURES
+
+    ours = {k: (rule, set(values)) for k, (rule, values) in osm._POLYGON_FEATURES.items()}
+    theirs = {k: (v["polygon"], set(v.get("values", set()))) for k, v in _POLYGON_FEATURES.items()}
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "tags, area",
+    [
+        ({"building": "yes"}, True),
+        ({"building": "yes", "area": "no"}, False),
+        ({"highway": "residential"}, False),
+        ({"highway": "rest_area"}, True),  # passlist
+        ({"natural": "tree_row"}, False),  # blocklist
+        ({"natural": "wood", "name": "x"}, True),
+        ({"barrier": "fence"}, False),
+        ({"name": "no rule"}, False),
+        ({"highway": "footway", "area": "yes"}, True),
+    ],
+)
+def test_closed_way_is_area(tags: dict, area: bool) -> None:
+    assert osm._closed_way_is_area(tags) is area
+    assert osm._closed_way_is_area(tags) is area  # memoised answer is the same
