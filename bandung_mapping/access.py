@@ -652,6 +652,8 @@ def place_population(
     *,
     grid_m: float = 50.0,
     residential_only: bool = True,
+    min_buildings: int = 10,
+    min_footprint_pct: float = 1.0,
 ) -> gpd.GeoDataFrame:
     """Spread each zone's population over its residential buildings, else over a grid.
 
@@ -672,6 +674,11 @@ def place_population(
         Cell size of the fallback grid.
     residential_only : bool
         Use only residential buildings (when a ``use`` column exists).
+    min_buildings, min_footprint_pct : int, float
+        A zone uses its buildings only when it has at least ``min_buildings`` of them
+        covering at least ``min_footprint_pct`` % of its area; otherwise the buildings
+        mapped there are too few to stand for where people live (an incomplete building
+        layer would pile a whole kelurahan onto a handful of points) and the grid is used.
 
     Returns
     -------
@@ -716,6 +723,16 @@ def place_population(
             z_i = z_i[first]
             df = pd.DataFrame({"zone_pos": z_i, "w": floor[b_i], "b": b_i})
             df = df[df["w"] > 0]
+            fp_by_zone = pd.Series(fp[df["b"].to_numpy()], index=df.index).groupby(df["zone_pos"]).sum()
+            n_by_zone = df.groupby("zone_pos").size()
+            zone_area = shapely.area(zone_geoms)
+            enough = (n_by_zone >= min_buildings) & (
+                100 * fp_by_zone / zone_area[n_by_zone.index.to_numpy()] >= min_footprint_pct)
+            sparse = enough.index[~enough.to_numpy()]
+            if len(sparse):
+                log.info("%d zone(s) have too few residential buildings to place people; using the grid there",
+                         len(sparse))
+            df = df[df["zone_pos"].isin(enough.index[enough.to_numpy()])]
             tot = df.groupby("zone_pos")["w"].transform("sum")
             df["pop"] = pop[df["zone_pos"].to_numpy()] * df["w"] / tot
             df["geometry"] = bpts[df["b"].to_numpy()]
@@ -881,6 +898,8 @@ def access_indicators(
     grid_m: float = 50.0,
     spacing_m: float = 25.0,
     max_snap_m: float = 500.0,
+    min_buildings: int = 10,
+    min_footprint_pct: float = 1.0,
 ) -> AccessResult:
     """Compute the population within reach of green space, per zone and level.
 
@@ -906,6 +925,8 @@ def access_indicators(
         OSM entrance / gate nodes in the metric CRS.
     grid_m, spacing_m, max_snap_m : float
         See :func:`place_population` and :func:`distance_to_green`.
+    min_buildings, min_footprint_pct : int, float
+        See :func:`place_population`.
 
     Returns
     -------
@@ -933,7 +954,8 @@ def access_indicators(
     green = _prepare_green(green_all, name="green spaces")
     engine = _Engine(green, network, crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m)
 
-    points = place_population(lowest, buildings_metric, grid_m=grid_m)
+    points = place_population(lowest, buildings_metric, grid_m=grid_m, min_buildings=min_buildings,
+                              min_footprint_pct=min_footprint_pct)
     notes = list(points.attrs.get("notes", []))
     population_method = str(points.attrs.get("population_method", "none"))
     pts = _points_of(points)

@@ -30,6 +30,7 @@ class Measures:
 
     tables: dict[str, pd.DataFrame]
     green_spaces: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame | None = None
     access_gaps: gpd.GeoDataFrame | None = None
     candidate_sites: gpd.GeoDataFrame | None = None
     standards: list[dict[str, Any]] = field(default_factory=list)
@@ -122,7 +123,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     ['kelurahan', 'kecamatan', 'kota']
     """
     own_steps = steps is None
-    steps = steps or _Steps(["indicators", "rasters", "access", "compliance", "siting"], progress)
+    steps = steps or _Steps(["indicators", "rasters", "access", "distances", "compliance", "siting"], progress)
     levels = list(study.city.levels)
     crs = study.metric_crs
     zones_m = {lv: study.zones[lv].to_crs(crs) for lv in levels}
@@ -187,6 +188,25 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     methods["population"] = access_result.population_method
     notes += list(access_result.notes)
 
+    def building_distances() -> gpd.GeoDataFrame | None:
+        if study.buildings is None or buildings_m is None or len(buildings_m) == 0:
+            return study.buildings
+        parts = [green_m] if green_given and len(green_m) else []
+        if green_given and points_m is not None and "area_m2" in points_m:
+            with_area = points_m[pd.to_numeric(points_m["area_m2"], errors="coerce") > 0]
+            if len(with_area):
+                parts.append(with_area)
+        out = study.buildings.copy()
+        if not parts:
+            return out
+        greens = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+        d = _access.green_distances(buildings_m, greens, network=study.network, metric_crs=crs)
+        out["dist_to_green_m"] = d["dist_to_green_m"].to_numpy()
+        out["dist_to_green_euclid_m"] = d["dist_to_green_euclid_m"].to_numpy()
+        return out
+
+    buildings_out = steps.run("distances", building_distances)
+
     def comply() -> None:
         for lv in levels:
             tables[lv] = _compliance.compliance_indicators(tables[lv], lv, standards, city_levels=levels)
@@ -222,6 +242,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     return Measures(
         tables=tables,
         green_spaces=green_out,
+        buildings=buildings_out,
         access_gaps=access_result.access_gaps,
         candidate_sites=candidates,
         standards=standards,
@@ -288,7 +309,7 @@ def run_report(
     t0 = time.perf_counter()
     lang = lang or study.city.default_language
     levels = list(study.city.levels)
-    names = ["indicators", "rasters", "access", "compliance", "siting", "tables", "map", "report"]
+    names = ["indicators", "rasters", "access", "distances", "compliance", "siting", "tables", "map", "report"]
     steps = _Steps(names, progress)
     with StagedOutput(out_dir) as staged:
         m = measure(study, progress=progress, steps=steps)
@@ -301,7 +322,7 @@ def run_report(
                 g.to_parquet(staged.path(f"indicators_{lv}.parquet"))
             layers: dict[str, gpd.GeoDataFrame | None] = dict(geo_tables)
             layers["green_spaces"] = m.green_spaces
-            layers["buildings"] = study.buildings
+            layers["buildings"] = m.buildings
             layers["access_gaps"] = m.access_gaps
             layers["candidate_sites"] = m.candidate_sites
             write_geopackage(layers, staged.path("indicators.gpkg"))
@@ -325,7 +346,7 @@ def run_report(
                     mask=rs.scl, area=study.zones[levels[-1]],
                 )
             fmap = _maps.study_map(
-                geo_tables, m.green_spaces, buildings=study.buildings, access_gaps=m.access_gaps,
+                geo_tables, m.green_spaces, buildings=m.buildings, access_gaps=m.access_gaps,
                 candidate_sites=m.candidate_sites, raster=raster_path, raster_kind="ndvi", lang=lang,
                 city=study.city, synthetic=study.synthetic, sources=_sources(study),
             )

@@ -138,7 +138,7 @@ def test_place_population_conserves_totals_buildings_and_grid():
          shapely.box(300, 300, 400, 400)],
         use=["residential", "residential", "commercial", "commercial"], levels=[1.0, 2.0, 3.0, 1.0],
     )
-    pts = access.place_population(zones, buildings, grid_m=250)
+    pts = access.place_population(zones, buildings, grid_m=250, min_buildings=1, min_footprint_pct=0)
     tot = pts.groupby("zone_id")["pop"].sum()
     assert tot.to_dict() == pytest.approx({"k1": 1000, "k2": 3000, "k3": 500})
     k1 = pts[pts.zone_id == "k1"].sort_values("pop")
@@ -147,6 +147,21 @@ def test_place_population_conserves_totals_buildings_and_grid():
     assert set(pts.loc[pts.zone_id == "k2", "method"]) == {"grid"}  # only a commercial building
     assert (pts.zone_id == "k2").sum() == 16
     assert pts.attrs["population_method"] == "mixed"
+
+
+def test_too_few_buildings_fall_back_to_the_grid():
+    """Two houses cannot stand for where a kelurahan's thousand people live."""
+    zones = _zones()["kelurahan"]
+    buildings = _gdf([shapely.box(100, 100, 110, 110), shapely.box(200, 200, 220, 210)],
+                     use=["residential", "residential"], levels=[1.0, 2.0])
+    pts = access.place_population(zones, buildings, grid_m=250)
+    assert set(pts["method"]) == {"grid"}
+    assert pts.groupby("zone_id")["pop"].sum().to_dict() == pytest.approx({"k1": 1000, "k2": 3000, "k3": 500})
+    # many small houses covering enough of the zone are used
+    many = _gdf([shapely.box(x, y, x + 20, y + 20) for x in range(0, 1000, 50) for y in range(0, 500, 50)],
+                use=["residential"] * 200)
+    pts = access.place_population(zones, many, grid_m=250)
+    assert set(pts.loc[pts.zone_id == "k1", "method"]) == {"buildings"}
 
 
 @settings(max_examples=25, deadline=None)
@@ -169,7 +184,8 @@ def test_access_indicators_are_population_weighted():
     parks = _gdf([shapely.box(0, 0, 100, 100)], is_public=[True], area_m2=[10000.0])
     std = {"id": "who_2016", "access": [{"id": "a", "column": "pop_within_300m_green_0_5ha_pct",
                                          "radius_m": 300, "min_area_m2": 5000, "green": "all"}]}
-    res = access.access_indicators(zones, parks, None, buildings, None, [std])
+    res = access.access_indicators(zones, parks, None, buildings, None, [std], min_buildings=1,
+                                   min_footprint_pct=0)
     col = "pop_within_300m_green_0_5ha_pct"
     assert res.tables["kelurahan"][col].to_dict() == {"k1": 100.0, "k2": 0.0, "k3": 0.0}
     # kecamatan c1 = 1000 served / 4000 people, not the mean of 100 % and 0 %

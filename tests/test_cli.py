@@ -153,3 +153,14 @@ def test_boundaries_alone_leave_rth_unmeasured(tmp_path, sample_dir):
     assert pd.isna(kota["rth_pct"]) and pd.isna(kota["building_coverage_pct"])
     assert pd.isna(kota["ok__uu_26_2007__rth_30pct"])
     assert kota["area_ha"] == pytest.approx(640.0, abs=0.01)
+
+
+def test_buildings_layer_carries_distances(report_dir):
+    import geopandas as gpd
+
+    b = gpd.read_file(report_dir / "indicators.gpkg", layer="buildings")
+    assert {"dist_to_green_m", "dist_to_green_euclid_m"} <= set(b.columns)
+    ok = b["dist_to_green_m"].notna()
+    assert ok.mean() > 0.95
+    # walking is never shorter than the straight line
+    assert (b.loc[ok, "dist_to_green_m"] >= b.loc[ok, "dist_to_green_euclid_m"] - 1e-6).all()
