@@ -41,6 +41,7 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from ._log import get_logger
 from ._validate import check_gdf
@@ -145,11 +146,102 @@ def _exterior_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rings, idx
 
 
-def _network_segments(csg: CSGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _network_segments(csg: CSGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Straight segments of the network's edges (each node pair once), their end nodes and lengths."""
     coo = sp.triu(csg.matrix, k=1).tocoo()
-    starts = np.c_[csg.x[coo.row], csg.y[coo.row]]
-    ends = np.c_[csg.x[coo.col], csg.y[coo.col]]
-    return shapely.linestrings(np.stack([starts, ends], axis=1)), coo.row, coo.col
+    n = coo.nnz
+    coords = np.empty((2 * n, 2))
+    coords[0::2, 0], coords[0::2, 1] = csg.x[coo.row], csg.y[coo.row]
+    coords[1::2, 0], coords[1::2, 1] = csg.x[coo.col], csg.y[coo.col]
+    # flat coordinates with indices: many times faster than an (n, 2, 2) array in shapely 2
+    segs = shapely.linestrings(coords, indices=np.repeat(np.arange(n), 2)) if n else np.empty(0, dtype=object)
+    return segs, coo.row, coo.col, np.asarray(coo.data, dtype=float)
+
+
+def _polygon_interior_xy(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GEOS's interior point of non-empty Polygons without holes, in numpy: (x, y, ok).
+
+    The same algorithm and arithmetic as GEOS ``InteriorPointArea`` (used by
+    ``shapely.point_on_surface``): a horizontal scan line at the middle of the vertex-free
+    band around the centre of the y extent, its crossings with the ring's edges, the
+    midpoint of the widest section between sorted crossings. Zero-area polygons, odd
+    crossing counts and non-finite coordinates are left to GEOS (``ok`` False).
+    """
+    n = len(polys)
+    coords, vgeom = shapely.get_coordinates(polys, return_index=True)
+    x, y = coords[:, 0], coords[:, 1]
+    count = np.bincount(vgeom, minlength=n)
+    bounds = shapely.bounds(polys)
+    lo, hi = bounds[:, 1], bounds[:, 3]
+    ok = (count > 0) & np.isfinite(bounds).all(axis=1)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    start = np.minimum(start, max(len(x) - 1, 0))
+    if not len(x):
+        return np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.all():
+        ok &= np.bincount(vgeom[~finite], minlength=n) == 0
+    centre = (lo + hi) / 2.0
+    cv = centre[vgeom]
+    below = y <= cv
+    lo = np.maximum(lo, np.maximum.reduceat(np.where(below, y, -np.inf), start))
+    hi = np.minimum(hi, np.minimum.reduceat(np.where(y > cv, y, np.inf), start))
+    scan = (hi + lo) / 2.0
+    # ring edges (p0 -> p1) crossing the scan line, counted as GEOS counts them
+    g = vgeom[:-1]
+    x0, y0, x1, y1 = x[:-1], y[:-1], x[1:], y[1:]
+    sy = scan[g]
+    cross = (
+        (vgeom[1:] == g) & ~((y0 > sy) & (y1 > sy)) & ~((y0 < sy) & (y1 < sy)) & (y0 != y1)
+        & ~((y0 == sy) & (y1 < sy)) & ~((y1 == sy) & (y0 < sy))
+    )
+    x0, y0, x1, y1, g, sy = x0[cross], y0[cross], x1[cross], y1[cross], g[cross], sy[cross]
+    xi = x0.copy()
+    slanted = x0 != x1
+    m = (y1[slanted] - y0[slanted]) / (x1[slanted] - x0[slanted])
+    xi[slanted] = x0[slanted] + ((sy[slanted] - y0[slanted]) / m)
+    order = np.lexsort((xi, g))
+    xi, g = xi[order], g[order]
+    ncross = np.bincount(g, minlength=n)
+    ok &= (ncross > 0) & (ncross % 2 == 0)
+    first = np.concatenate([[0], np.cumsum(ncross)[:-1]])
+    k = np.arange(len(g)) - first[g]
+    left = np.flatnonzero((k % 2 == 0) & ok[g])
+    left = left[left + 1 < len(g)]
+    pg = g[left]
+    x_a, x_b = xi[left], xi[left + 1]
+    width = x_b - x_a
+    best = np.lexsort((left, -width, pg))  # widest section first, the first of equals
+    head = np.ones(len(best), dtype=bool)
+    head[1:] = pg[best][1:] != pg[best][:-1]
+    best = best[head]
+    out_x = np.full(n, np.nan)
+    bg = pg[best]
+    out_x[bg] = (x_a[best] + x_b[best]) / 2.0
+    has = np.zeros(n, dtype=bool)
+    has[bg[width[best] > 0]] = True
+    return out_x, scan, ok & has
+
+
+def _interior_points(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.point_on_surface`` of each geometry (points, polygons, ...), the same points, faster.
+
+    Polygons without holes (most building footprints) go through :func:`_polygon_interior_xy`;
+    every other geometry, and polygons it leaves undone, through GEOS.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    is_poly = ((shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
+               & (shapely.get_num_interior_rings(geoms) == 0))
+    rest = ~is_poly
+    if is_poly.any():
+        pos = np.flatnonzero(is_poly)
+        px, py, ok = _polygon_interior_xy(geoms[pos])
+        out[pos[ok]] = shapely.points(px[ok], py[ok])
+        rest[pos[~ok]] = True
+    if rest.any():
+        out[rest] = shapely.point_on_surface(geoms[rest])
+    return out
 
 
 def entry_points(
@@ -384,8 +476,23 @@ def _points_of(origins: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     is_point = shapely.get_type_id(geoms) == 0
     out = np.array(geoms, dtype=object)
     if (~is_point).any():
-        out[~is_point] = shapely.point_on_surface(geoms[~is_point])
+        out[~is_point] = _interior_points(out[~is_point])
     return out
+
+
+def _point_segment_distance(px: np.ndarray, py: np.ndarray, seg_xy: np.ndarray) -> np.ndarray:
+    """Distance from points to segments ``(ax, ay, bx, by)``, computed as GEOS computes it."""
+    ax, ay, bx, by = seg_xy[:, 0], seg_xy[:, 1], seg_xy[:, 2], seg_xy[:, 3]
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    da = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    db = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+        dp = np.abs(s) * np.sqrt(len2)
+    point = (ax == bx) & (ay == by)
+    return np.where(point | (r <= 0.0), da, np.where(r >= 1.0, db, dp))
 
 
 class _Engine:
@@ -399,11 +506,17 @@ class _Engine:
         self.csg: CSGraph | None = None
         if network is not None:
             self.csg = network if isinstance(network, CSGraph) else to_csgraph(network, crs)
-            self.segs, self.seg_u, self.seg_v = _network_segments(self.csg)
+            self.segs, self.seg_u, self.seg_v, self.seg_w = _network_segments(self.csg)
             if len(self.segs) == 0:
                 raise EmptyAreaError("the walk network has no edges")
-            self.seg_w = np.asarray(self.csg.matrix[self.seg_u, self.seg_v]).ravel()
             self.seg_tree = shapely.STRtree(self.segs)
+            ends = np.unique(np.concatenate([self.seg_u, self.seg_v]))
+            self.node_tree = cKDTree(np.c_[self.csg.x[ends], self.csg.y[ends]])
+            self.seg_xy = np.c_[self.csg.x[self.seg_u], self.csg.y[self.seg_u],
+                                self.csg.x[self.seg_v], self.csg.y[self.seg_v]]
+            # beyond this distance from every node, a point's candidate box would hold too many
+            # edges: those few points ask the tree for their nearest edge one by one
+            self.box_limit_m = 5.0 * float(np.median(self.seg_w))
         self.entries = _entry_points(green, network=self.csg, entrances=entrances, spacing_m=spacing_m,
                                      snap_tolerance_m=10.0,
                                      segments=(self.segs, self.seg_tree) if self.csg is not None else None)
@@ -413,9 +526,55 @@ class _Engine:
         self._cache_key: Any = None
         self._cache: tuple[np.ndarray, ...] = ()
 
+    def _nearest_segment(self, pts: np.ndarray, *, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+        """Position of the nearest edge segment of each point and the distance to it.
+
+        The nearest edge is no farther than the nearest node that ends an edge, so only
+        segments whose bounding box meets the square of that radius around the point are
+        candidates; their distances are computed in numpy with GEOS's point-to-segment
+        formula and the nearest is kept (the first segment among equals). Points without a
+        small radius go through ``STRtree.query_nearest``.
+        """
+        n = len(pts)
+        seg = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        xy = np.c_[shapely.get_x(pts), shapely.get_y(pts)]
+        good = np.isfinite(xy).all(axis=1)
+        radius = np.full(n, np.inf)
+        radius[good] = self.node_tree.query(xy[good])[0] * (1.0 + 1e-9) + 1e-6
+        fast = np.flatnonzero(radius <= self.box_limit_m)
+        for lo in range(0, len(fast), chunk):
+            idx = fast[lo:lo + chunk]
+            px, py, r = xy[idx, 0], xy[idx, 1], radius[idx]
+            # a diagonal of the square has the square's bounding box, and is quick to build
+            corners = np.empty((2 * len(idx), 2))
+            corners[0::2, 0], corners[0::2, 1] = px - r, py - r
+            corners[1::2, 0], corners[1::2, 1] = px + r, py + r
+            boxes = shapely.linestrings(corners, indices=np.repeat(np.arange(len(idx)), 2))
+            p_i, s_i = self.seg_tree.query(boxes)
+            if len(p_i) and (np.diff(p_i) < 0).any():
+                o = np.lexsort((s_i, p_i))
+                p_i, s_i = p_i[o], s_i[o]
+            if not len(p_i):
+                continue
+            d = _point_segment_distance(px[p_i], py[p_i], self.seg_xy[s_i])
+            starts = np.flatnonzero(np.r_[True, p_i[1:] != p_i[:-1]])
+            dmin = np.minimum.reduceat(d, starts)
+            group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(p_i)]))
+            first_seg = np.minimum.reduceat(np.where(d == dmin[group], s_i, len(self.segs)), starts)
+            who = idx[p_i[starts]]
+            seg[who] = first_seg
+            dist[who] = dmin
+        slow = np.flatnonzero(seg < 0)
+        if len(slow):
+            (i, s), d = self.seg_tree.query_nearest(pts[slow], return_distance=True, all_matches=False)
+            seg[slow[i]] = s
+            dist[slow[i]] = d
+        return seg, dist
+
     def _snap(self, pts: np.ndarray) -> tuple[np.ndarray, ...]:
         """Nearest edge of each point: (u, v, offset to u along the edge, offset to v, snap distance)."""
-        (_, seg), dist = self.seg_tree.query_nearest(pts, return_distance=True, all_matches=False)
+        seg, dist = self._nearest_segment(pts)
         t = shapely.line_locate_point(self.segs[seg], pts, normalized=True)
         w = self.seg_w[seg]
         return self.seg_u[seg], self.seg_v[seg], t * w, (1.0 - t) * w, np.asarray(dist, dtype=float)
@@ -708,7 +867,7 @@ def place_population(
             b = b[b["use"].astype(str).str.lower() == "residential"]
         b = b[b.geometry.notna() & ~b.geometry.is_empty]
         if len(b):
-            bpts = shapely.point_on_surface(b.geometry.values)
+            bpts = _interior_points(b.geometry.values)
             if "footprint_m2" in b.columns:
                 fp = pd.to_numeric(b["footprint_m2"], errors="coerce").to_numpy(dtype=float)
                 fp = np.where(np.isfinite(fp), fp, shapely.area(b.geometry.values))

@@ -14,6 +14,12 @@ City specifics come from the city profile's ``[boundaries]`` section:
     ``"대구광역시 중구 삼덕동"``);
 ``osm_admin_levels.<level>``
     OSM ``admin_level`` of each level for :func:`zones_from_place`.
+
+A zone's id is its official code when the file has one; otherwise a slug of its name under
+its parent's id (``"coblong/dago"``), or an OSM id for :func:`zones_from_place`. Each level's
+``attrs["ids_without_code"]`` lists the ids that are not official codes, so that
+:func:`bandung_mapping.population.adopt_codes` can replace them with the codes of a
+population table.
 """
 
 from __future__ import annotations
@@ -152,7 +158,8 @@ def zones_from_file(
     dict of level -> GeoDataFrame
         From ``level`` up to the city level, lowest first (kelurahan, kecamatan, kota).
         Upper levels are dissolved from the file's polygons. ``result[level].attrs["qa"]``
-        holds :func:`boundary_qa` of the file's level.
+        holds :func:`boundary_qa` of the file's level; ``attrs["ids_without_code"]`` of each
+        level lists the ids built from names because the file has no code for them.
 
     Raises
     ------
@@ -260,6 +267,7 @@ def zones_from_gdf(
     # names, codes and ids of each level, from the top of the chain down
     names: dict[str, pd.Series] = {}
     ids: dict[str, pd.Series] = {}
+    no_code: dict[str, set[str]] = {}
     for depth, lev in enumerate(reversed(chain)):
         nm = pd.Series(
             [_name_text(v, words.get(lev)) for v in gdf[name_col[lev]]], index=work.index, dtype=object
@@ -281,6 +289,7 @@ def zones_from_gdf(
         else:
             fallback = ids[above] + "/" + nm.map(slug)
         ids[lev] = code.where(code.notna(), fallback).astype(str)
+        no_code[lev] = set(ids[lev][code.isna()])
 
     out: dict[str, gpd.GeoDataFrame] = {}
     for lev in chain:
@@ -304,6 +313,7 @@ def zones_from_gdf(
                 "%s: merged %d polygons sharing a %s id into %d zones", source, n_rows, lev, len(grouped)
             )
         out[lev] = _finish(grouped)
+        out[lev].attrs["ids_without_code"] = sorted(no_code[lev])
     top = levels[-1]
     top_geom = shapely.union_all(work.geometry.values)
     out[top] = _finish(
@@ -313,6 +323,7 @@ def zones_from_gdf(
             crs=STORAGE_CRS,
         )
     )
+    out[top].attrs["ids_without_code"] = []
     out = {lev: out[lev] for lev in levels[start:]}
     metric = pyproj.CRS.from_user_input(prof.metric_crs)
     qa = boundary_qa(out[level], metric_crs=metric)
@@ -461,6 +472,7 @@ def zones_from_place(
                     crs=STORAGE_CRS,
                 )
             )
+            out[lev].attrs["ids_without_code"] = []
             continue
         if len(sel) == 0:
             raise EmptyAreaError(f"no OSM boundaries with admin_level={admin[lev]} ({lev}) in {query!r}")
@@ -481,4 +493,5 @@ def zones_from_place(
                 crs=STORAGE_CRS,
             )
         )
+        out[lev].attrs["ids_without_code"] = sorted(set(zid[ref.isna()]))
     return {lev: out[lev] for lev in prof.levels}

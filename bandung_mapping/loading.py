@@ -125,7 +125,9 @@ def load_study_area(
     parks : path, optional
         A park list with coordinates and areas (e.g. the Korean urban-park standard CSV).
     population : path, optional
-        Population table, joined to the lowest zones by code or by name.
+        Population table, joined to the lowest zones by code or by name. Zones whose ids the
+        boundary file could only build from names take the official codes of the rows they
+        matched (see :func:`bandung_mapping.population.adopt_codes`; noted in ``notes``).
     year, period : optional
         Which year (and semester / month) of the population table to use; default the latest.
     rth_rules : path, optional
@@ -200,6 +202,10 @@ def load_study_area(
             excluded["population_unmatched_zones"] = len(unmatched)
         if isinstance(join_report, dict):
             notes += [str(n) for n in join_report.get("notes", [])]
+            # zones named but not coded in the boundary file take the table's official codes
+            zones, code_notes = _population.adopt_codes(zones, join_report, city=profile)
+            zones = dict(zones)
+            notes += code_notes
 
     qa = {"boundaries": _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)}
     if qa["boundaries"]["n_overlapping_pairs"] or qa["boundaries"]["n_gaps"]:

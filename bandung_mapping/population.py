@@ -4,6 +4,10 @@ The city profile's ``[population]`` section names the columns:
 
 ``name_column``, ``alt_name_columns``, ``parent_name_column``, ``code_column``
     zone name (other spellings), parent zone name, official code;
+``parent_code_column``
+    optional: official code of the parent zone (e.g. the kecamatan of a kelurahan row);
+``code_label``
+    optional: who issues the codes (e.g. ``"Kemendagri"``), for notes;
 ``value_column``
     the count of people; rows of the same zone (e.g. one per sex) are summed;
 ``year_column``, ``period_column``
@@ -14,6 +18,9 @@ The city profile's ``[population]`` section names the columns:
     optional: dated value columns, e.g. ``"population_{year}-{period}"`` (see ``_codes``);
 ``successor_codes``
     optional: table of code newer than the boundaries -> code of the zone containing it.
+
+When the boundary file has names but no codes, :func:`adopt_codes` gives the matched zones
+the official codes of the table's rows (an explicit step after :func:`join_population`).
 """
 
 from __future__ import annotations
@@ -38,13 +45,15 @@ from .profiles import CityProfile, check_keys, load_city
 
 log = get_logger(__name__)
 
-__all__ = ["read_population", "join_population", "normalise_name"]
+__all__ = ["read_population", "join_population", "adopt_codes", "normalise_name"]
 
 _POP_KEYS = {
     "name_column",
     "alt_name_columns",
     "parent_name_column",
     "code_column",
+    "parent_code_column",
+    "code_label",
     "value_column",
     "year_column",
     "period_column",
@@ -110,8 +119,9 @@ def read_population(
     -------
     DataFrame
         Columns ``code``, ``name``, ``parent_name``, ``population`` (people, all rows of a
-        zone summed, e.g. both sexes) and ``alt_name`` (another spelling, or NaN).
-        ``attrs`` holds ``year``, ``period`` and ``source``.
+        zone summed, e.g. both sexes), ``alt_name`` (another spelling, or NaN) and
+        ``parent_code`` (the parent zone's code when the profile names a
+        ``parent_code_column``, else NaN). ``attrs`` holds ``year``, ``period`` and ``source``.
 
     Raises
     ------
@@ -129,7 +139,14 @@ def read_population(
     df = _read_table(p, encoding=cfg.get("encoding"))
     needed = [
         cfg[k]
-        for k in ("name_column", "parent_name_column", "code_column", "year_column", "period_column")
+        for k in (
+            "name_column",
+            "parent_name_column",
+            "code_column",
+            "parent_code_column",
+            "year_column",
+            "period_column",
+        )
         if cfg.get(k)
     ]
     missing = [c for c in needed if c not in df.columns]
@@ -191,24 +208,29 @@ def read_population(
     if value.isna().any():
         raise InputError(f"{p.name}: {int(value.isna().sum())} rows have no number in {value_col!r}")
     alt_cols = [c for c in cfg.get("alt_name_columns", []) if c in df.columns]
+
+    def code_text(column: str | None) -> Any:
+        if not column:
+            return np.nan
+        return df[column].map(lambda v: np.nan if pd.isna(v) or not str(v).strip() else str(v).strip())
+
     table = pd.DataFrame(
         {
-            "code": df[cfg["code_column"]].map(lambda v: np.nan if pd.isna(v) else str(v).strip())
-            if cfg.get("code_column")
-            else np.nan,
+            "code": code_text(cfg.get("code_column")),
             "name": df[cfg["name_column"]].astype(str).str.strip(),
             "parent_name": df[cfg["parent_name_column"]].astype(str).str.strip()
             if cfg.get("parent_name_column")
             else np.nan,
             "alt_name": df[alt_cols[0]].astype(str).str.strip() if alt_cols else np.nan,
             "population": value.astype(float),
+            "parent_code": code_text(cfg.get("parent_code_column")),
         }
     )
-    keys = ["code", "name", "parent_name"]
+    keys = ["code", "name", "parent_name", "parent_code"]
     out = (
         table.groupby(keys, dropna=False, sort=False)
         .agg(population=("population", "sum"), alt_name=("alt_name", "first"))
-        .reset_index()[["code", "name", "parent_name", "population", "alt_name"]]
+        .reset_index()[["code", "name", "parent_name", "population", "alt_name", "parent_code"]]
     )
     out.attrs.update(
         {
@@ -218,6 +240,9 @@ def read_population(
             "value_column": value_col,
             "code_separator": cfg.get("code_separator"),
             "successor_codes": {str(k): str(v) for k, v in dict(cfg.get("successor_codes", {})).items()},
+            "code_column": cfg.get("code_column"),
+            "parent_code_column": cfg.get("parent_code_column"),
+            "code_label": cfg.get("code_label"),
         }
     )
     log.info(
@@ -304,7 +329,9 @@ def join_population(
         are sums of the lowest level (NaN children are left out, and listed in the report).
         ``report`` holds ``matched``, ``by_method``, ``fuzzy_matches``, ``leftover_matches``,
         ``notes`` (sentences for run.json), ``unmatched_zones``,
-        ``unmatched_rows``, ``table_total``, ``joined_total``.
+        ``unmatched_rows``, ``table_total``, ``joined_total``, and ``zone_codes``: for each
+        matched lowest zone id, the ``code`` and ``parent_code`` of its (first) table row
+        (None when the row has none) and the match ``method`` (used by :func:`adopt_codes`).
 
     Raises
     ------
@@ -481,6 +508,19 @@ def join_population(
     unmatched_rows = t.loc[
         ~used, [c for c in ("code", "name", "parent_name", "population") if c in t.columns]
     ]
+    def cell(column: str, i: int) -> str | None:
+        if column not in t.columns or pd.isna(t[column][i]):
+            return None
+        return str(t[column][i])
+
+    zone_codes = {
+        z_ids[k]: {
+            "code": cell("code", int(match[k])),
+            "parent_code": cell("parent_code", int(match[k])),
+            "method": str(method[k]),
+        }
+        for k in np.flatnonzero(match >= 0)
+    }
     report = {
         "matched": int((match >= 0).sum()),
         "zones": int(len(z)),
@@ -504,6 +544,8 @@ def join_population(
         "joined_total": float(np.nansum(pop)),
         "year": table.attrs.get("year"),
         "period": table.attrs.get("period"),
+        "zone_codes": zone_codes,
+        "code_separator": sep,
     }
     notes = [
         f"population: spelling match {f['zone_name']} ({f['parent']}) = {f['table_name']}" for f in fuzzy
@@ -541,3 +583,251 @@ def join_population(
     if single:
         return result[order[0]], report
     return {lev: result[lev] for lev in levels_in if lev in result}, report
+
+
+def _looks_like_code(zone_id: str) -> bool:
+    """Whether an id looks like an official code: has a digit, no ``/`` and no lower-case letter."""
+    return any(ch.isdigit() for ch in zone_id) and "/" not in zone_id and zone_id == zone_id.upper()
+
+
+def _ids_without_code(gdf: gpd.GeoDataFrame) -> set[str]:
+    ids = gdf["zone_id"].astype(str)
+    listed = gdf.attrs.get("ids_without_code")
+    if listed is not None:
+        return set(ids) & {str(v) for v in listed}
+    return {i for i in ids if not _looks_like_code(i)}
+
+
+def _unique_ids(ids: list[str], proposed: dict[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Drop proposed new ids that would clash (ignoring dots and spaces) with another zone's id.
+
+    Returns the proposals kept and, for each clashing code, the old ids that would have shared it.
+    """
+    kept = dict(proposed)
+    clashes: dict[str, list[str]] = {}
+    while True:
+        groups: dict[str, list[str]] = {}
+        for old in ids:
+            new = kept.get(old, old)
+            groups.setdefault(_norm_code(new) or new, []).append(old)
+        bad = [m for m in groups.values() if len(m) > 1 and any(o in kept for o in m)]
+        if not bad:
+            return kept, clashes
+        for members in bad:
+            code = next(kept[o] for o in members if o in kept)
+            clashes.setdefault(code, [])
+            clashes[code] += [o for o in members if o not in clashes[code]]
+            for o in members:
+                kept.pop(o, None)
+
+
+def adopt_codes(
+    zones: Mapping[str, gpd.GeoDataFrame] | gpd.GeoDataFrame,
+    report: Mapping[str, Any],
+    *,
+    city: str | os.PathLike[str] | CityProfile = "bandung",
+) -> tuple[dict[str, gpd.GeoDataFrame] | gpd.GeoDataFrame, list[str]]:
+    """Give zones that have no official code the codes of the population rows they matched.
+
+    A boundary file with names but no codes gives name-based ids (``"coblong/dago"``); a
+    population table often carries the official codes. After :func:`join_population`:
+
+    * each lowest zone whose id is not a code and that matched a table row takes the row's
+      ``code`` as ``zone_id`` (a row listing several codes is not used);
+    * each zone of the next level up whose id is not a code takes the ``parent_code`` of its
+      matched children when they all name the same one; when they disagree it keeps its id
+      and a note says why;
+    * ``parent_id`` of the lowest level follows its parent's new id.
+
+    Unmatched zones keep their ids; the top level (the city) keeps the city id; zones whose
+    ids already are codes are never changed. When two zones would take the same code (dots
+    and spaces ignored), or a code another zone already has, they keep their ids and a note
+    names them, so ``zone_id`` stays unique.
+
+    Which ids are not codes comes from ``attrs["ids_without_code"]`` set by
+    :func:`bandung_mapping.boundaries.zones_from_file`; without it, an id counts as a code
+    when it has a digit, no ``/`` and no lower-case letter.
+
+    Parameters
+    ----------
+    zones : dict of level -> GeoDataFrame, or GeoDataFrame
+        From :func:`join_population` (or its lowest level only).
+    report : dict
+        The report of the same :func:`join_population` call (its ``zone_codes``).
+    city : str, path or CityProfile
+        City profile (levels; ``[population]`` ``code_label`` and column names for the notes).
+
+    Returns
+    -------
+    (zones, notes)
+        New zone GeoDataFrames (same type as given; population and geometry unchanged) and
+        sentences for run.json (none when no id changes and nothing needs saying).
+
+    Raises
+    ------
+    InputError
+        ``report`` is not a :func:`join_population` report, or zone ids of a level are not
+        unique.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> from bandung_mapping import boundaries
+    >>> gdf = gpd.GeoDataFrame({"nama_kelurahan": ["Dago"], "nama_kecamatan": ["Coblong"]},
+    ...                        geometry=[shapely.box(107.6, -6.9, 107.61, -6.89)], crs=4326)
+    >>> zones = boundaries.zones_from_gdf(gdf, city="bandung")
+    >>> table = pd.DataFrame({"code": ["32.73.02.1001"], "name": ["DAGO"], "parent_name": ["COBLONG"],
+    ...                       "population": [100.0], "parent_code": ["32.73.02"]})
+    >>> zones, report = join_population(zones, table, city="bandung")
+    >>> zones, notes = adopt_codes(zones, report, city="bandung")
+    >>> zones["kelurahan"][["zone_id", "parent_id"]].values.tolist(), zones["kecamatan"]["zone_id"].tolist()
+    ([['32.73.02.1001', '32.73.02']], ['32.73.02'])
+    """
+    prof = _city(city)
+    if not isinstance(report, Mapping) or not isinstance(report.get("zone_codes"), Mapping):
+        raise InputError("report must be the report of join_population (with its zone_codes)")
+    single = isinstance(zones, gpd.GeoDataFrame)
+    if single:
+        levels_in = {prof.lowest_level: zones}
+    elif isinstance(zones, Mapping) and zones:
+        levels_in = dict(zones)
+    else:
+        raise InputError("zones must be a dict of level -> GeoDataFrame or a GeoDataFrame")
+    order = [lev for lev in prof.levels if lev in levels_in] or list(levels_in)
+    for lev in order:
+        check_gdf(levels_in[lev], name=f"zones[{lev!r}]", columns=["zone_id", "zone_name", "parent_id"])
+        dup = levels_in[lev]["zone_id"].astype(str).duplicated()
+        if dup.any():
+            raise InputError(
+                f"zones[{lev!r}] zone ids must be unique; repeated: "
+                f"{levels_in[lev]['zone_id'][dup].astype(str).unique().tolist()[:5]}"
+            )
+    codes: Mapping[str, Mapping[str, Any]] = report["zone_codes"]
+    sep = report.get("code_separator")
+    cfg = dict(prof.population)
+    label = f"{cfg['code_label']} " if cfg.get("code_label") else ""
+    notes: list[str] = []
+
+    def single_code(value: object) -> str | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        text = str(value).strip()
+        return text if text and not (sep and sep in text) else None
+
+    # lowest level: the matched row's code
+    low = order[0]
+    lz = levels_in[low]
+    l_ids = lz["zone_id"].astype(str).tolist()
+    l_names = dict(zip(l_ids, lz["zone_name"].astype(str), strict=True))
+    l_without = _ids_without_code(lz)
+    proposed: dict[str, str] = {}
+    unmatched: list[str] = []
+    no_code: list[str] = []
+    for zid in l_ids:
+        if zid not in l_without:
+            continue
+        info = codes.get(zid)
+        if info is None:
+            unmatched.append(zid)
+            continue
+        code = single_code(info.get("code"))
+        if code is None:
+            no_code.append(zid)
+        else:
+            proposed[zid] = code
+    new_low, low_clashes = _unique_ids(l_ids, proposed)
+
+    # the level above: the parent code shared by all matched children
+    up = order[1] if len(order) > 1 and order[1] != prof.levels[-1] else None
+    new_up: dict[str, str] = {}
+    up_clashes: dict[str, list[str]] = {}
+    disagree: dict[str, dict[str, list[str]]] = {}
+    up_no_code: list[str] = []
+    u_names: dict[str, str] = {}
+    if up is not None:
+        uz = levels_in[up]
+        u_ids = uz["zone_id"].astype(str).tolist()
+        u_names = dict(zip(u_ids, uz["zone_name"].astype(str), strict=True))
+        u_without = _ids_without_code(uz)
+        by_parent: dict[str, dict[str, list[str]]] = {}
+        for zid, pid in zip(l_ids, lz["parent_id"].astype(str), strict=True):
+            pcode = single_code((codes.get(zid) or {}).get("parent_code"))
+            if pcode is not None:
+                by_parent.setdefault(pid, {}).setdefault(pcode, []).append(zid)
+        proposed_up: dict[str, str] = {}
+        for uid in u_ids:
+            if uid not in u_without:
+                continue
+            found = by_parent.get(uid, {})
+            if len(found) == 1:
+                proposed_up[uid] = next(iter(found))
+            elif len(found) > 1:
+                disagree[uid] = found
+            else:
+                up_no_code.append(uid)
+        new_up, up_clashes = _unique_ids(u_ids, proposed_up)
+
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for lev in order:
+        g = levels_in[lev].copy()
+        ids = g["zone_id"].astype(str)
+        if lev == low:
+            g["zone_id"] = ids.map(lambda i: new_low.get(i, i))
+            g["parent_id"] = g["parent_id"].astype(str).map(lambda i: new_up.get(i, i))
+            changed = new_low
+        elif lev == up:
+            g["zone_id"] = ids.map(lambda i: new_up.get(i, i))
+            changed = new_up
+        else:
+            changed = {}
+        if "ids_without_code" in g.attrs:
+            g.attrs["ids_without_code"] = sorted(set(g.attrs["ids_without_code"]) - set(changed))
+        out[lev] = g
+
+    columns = ", ".join(str(c) for c in (cfg.get("code_column"), cfg.get("parent_code_column")) if c)
+    source = f"the population table ({columns})" if columns else "the population table"
+    if new_low or new_up:
+        parts = [f"{len(new_low)} {low}"] + ([f"{len(new_up)} {up}"] if up is not None else [])
+        notes.append(f"zone ids: {' and '.join(parts)} take {label}codes from {source}")
+        if unmatched:
+            notes.append(
+                f"zone ids: {len(unmatched)} {low} not matched to the population table keep their own ids: "
+                f"{unmatched[:10]}"
+            )
+        if no_code:
+            notes.append(
+                f"zone ids: {len(no_code)} {low} matched table rows without a single code and keep their "
+                f"own ids: {no_code[:10]}"
+            )
+        if up is not None and up_no_code:
+            why = (
+                "no matched child gives a parent code"
+                if cfg.get("parent_code_column")
+                else "the city profile's [population] names no parent_code_column"
+            )
+            notes.append(f"zone ids: {len(up_no_code)} {up} keep their own ids: {why}")
+    for uid, found in disagree.items():
+        detail = "; ".join(f"{code} for {', '.join(l_names[c] for c in kids)}" for code, kids in found.items())
+        notes.append(
+            f"zone ids: {up} {u_names[uid]} keeps its id {uid}: its {low} rows name different parent codes "
+            f"({detail})"
+        )
+    for lev, clashes, names in ((low, low_clashes, l_names), (up, up_clashes, u_names)):
+        for code, olds in clashes.items():
+            notes.append(
+                f"zone ids: {lev} {', '.join(f'{names[o]} ({o})' for o in olds)} would share code {code}; "
+                "they keep their own ids"
+            )
+    log.info(
+        "zone ids: %d %s%s took codes from the population table; %d unmatched, %d parents disagree, "
+        "%d clashes kept their ids",
+        len(new_low),
+        low,
+        f" and {len(new_up)} {up}" if up is not None else "",
+        len(unmatched),
+        len(disagree),
+        sum(len(v) for v in low_clashes.values()) + sum(len(v) for v in up_clashes.values()),
+    )
+    if single:
+        return out[low], notes
+    return {lev: out[lev] for lev in levels_in if lev in out}, notes

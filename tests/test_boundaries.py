@@ -84,6 +84,7 @@ def test_levels_ids_parents_from_codes(four_kelurahan: Path) -> None:
     areas = kec.to_crs(UTM).set_index("zone_id").area
     assert areas["99.01.01"] == pytest.approx(2e6, rel=1e-9)
     assert kota.to_crs(UTM).area.iloc[0] == pytest.approx(4e6, rel=1e-9)
+    assert kel.attrs["ids_without_code"] == [] and kec.attrs["ids_without_code"] == []
     qa = kel.attrs["qa"]
     assert qa["n_zones"] == 4 and qa["overlap_area_m2"] == pytest.approx(0, abs=1e-3) and qa["n_gaps"] == 0
 
@@ -101,6 +102,10 @@ def test_slug_ids_without_codes(tmp_path: Path) -> None:
     assert sorted(z["kelurahan"]["zone_id"]) == ["bandung-kulon/mekar-jaya", "bandung-kulon/sukajadi"]
     assert z["kecamatan"]["zone_id"].tolist() == ["bandung-kulon"]
     assert set(z["kelurahan"]["parent_id"]) == {"bandung-kulon"}
+    # slugs are listed as ids without a code (population.adopt_codes may replace them)
+    assert z["kelurahan"].attrs["ids_without_code"] == ["bandung-kulon/mekar-jaya", "bandung-kulon/sukajadi"]
+    assert z["kecamatan"].attrs["ids_without_code"] == ["bandung-kulon"]
+    assert z["kota"].attrs["ids_without_code"] == []
 
 
 def test_user_named_columns(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ HEADER = [
 
 
 def _row(n: int, kec: str, code: str, name: str, sex: str, value: int, sem: int, year: int) -> list:
-    return [n, 99, "P", 9901, "K", "", kec, "", name, "", kec, code, name, sex, value, "ORANG", sem, year]
+    return [n, 99, "P", 9901, "K", "", kec, "", name, code[:8], kec, code, name, sex, value, "ORANG", sem, year]
 
 
 @pytest.fixture()
@@ -84,6 +84,12 @@ def test_read_sums_sexes_and_picks_dates(table_csv: Path, caplog) -> None:
     assert list(latest.columns[:4]) == ["code", "name", "parent_name", "population"]
     by = latest.set_index("code")["population"]
     assert by["99.01.01.1001"] == 100 + 20 + 110 and by["99.01.02.1001"] == 610
+    assert latest.set_index("code")["parent_code"].to_dict() == {
+        "99.01.01.1001": "99.01.01",
+        "99.01.01.1002": "99.01.01",
+        "99.01.02.1001": "99.01.02",
+        "99.01.02.1009": "99.01.02",
+    }
     with caplog.at_level("INFO", logger="bandung_mapping.population"):
         y2023 = population.read_population(table_csv, city="bandung", year=2023)
     assert y2023.attrs["period"] == "1" and "using period 1" in caplog.text
@@ -115,6 +121,10 @@ def test_join_by_code_and_sum_up(tmp_path: Path, table_csv: Path) -> None:
     assert kec["99.01.01"] == 620 and kec["99.01.02"] == 610
     assert out["kota"]["population"].tolist() == [1230]
     assert report["parents_with_unmatched_children"] == {"kecamatan": ["99.01.02"]}
+    assert report["zone_codes"]["99.01.01.1001"] == {
+        "code": "99.01.01.1001", "parent_code": "99.01.01", "method": "code"
+    }
+    assert "99.01.02.1002" not in report["zone_codes"]
     assert zones["kelurahan"]["population"].isna().all()  # input not mutated
 
 
@@ -126,6 +136,9 @@ def test_join_by_name_spelling_variants(tmp_path: Path, table_csv: Path) -> None
     # MEKARJAYA = Mekar Jaya and SUKA ASIH = Sukaasih after normalisation
     assert kel["Mekar Jaya"] == 610 and kel["Sukaasih"] == 410 and kel["Sukamaju"] == 210
     assert report["by_method"]["name"] == 3 and report["by_method"]["code"] == 0
+    assert report["zone_codes"]["kaler/mekar-jaya"] == {
+        "code": "99.01.02.1001", "parent_code": "99.01.02", "method": "name"
+    }
     # the leftover pair in Kaler (Cibeunying / LUAR) is joined only when asked
     out2, report2 = population.join_population(zones, table, city="bandung")
     assert report2["leftover_matches"][0]["zone_name"] == "Cibeunying"
