@@ -29,8 +29,10 @@ Method
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,99 +151,10 @@ def _exterior_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _network_segments(csg: CSGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Straight segments of the network's edges (each node pair once), their end nodes and lengths."""
     coo = sp.triu(csg.matrix, k=1).tocoo()
-    n = coo.nnz
-    coords = np.empty((2 * n, 2))
-    coords[0::2, 0], coords[0::2, 1] = csg.x[coo.row], csg.y[coo.row]
-    coords[1::2, 0], coords[1::2, 1] = csg.x[coo.col], csg.y[coo.col]
-    # flat coordinates with indices: many times faster than an (n, 2, 2) array in shapely 2
-    segs = shapely.linestrings(coords, indices=np.repeat(np.arange(n), 2)) if n else np.empty(0, dtype=object)
+    starts = np.c_[csg.x[coo.row], csg.y[coo.row]]
+    ends = np.c_[csg.x[coo.col], csg.y[coo.col]]
+    segs = shapely.linestrings(np.stack([starts, ends], axis=1))
     return segs, coo.row, coo.col, np.asarray(coo.data, dtype=float)
-
-
-def _polygon_interior_xy(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """GEOS's interior point of non-empty Polygons without holes, in numpy: (x, y, ok).
-
-    The same algorithm and arithmetic as GEOS ``InteriorPointArea`` (used by
-    ``shapely.point_on_surface``): a horizontal scan line at the middle of the vertex-free
-    band around the centre of the y extent, its crossings with the ring's edges, the
-    midpoint of the widest section between sorted crossings. Zero-area polygons, odd
-    crossing counts and non-finite coordinates are left to GEOS (``ok`` False).
-    """
-    n = len(polys)
-    coords, vgeom = shapely.get_coordinates(polys, return_index=True)
-    x, y = coords[:, 0], coords[:, 1]
-    count = np.bincount(vgeom, minlength=n)
-    bounds = shapely.bounds(polys)
-    lo, hi = bounds[:, 1], bounds[:, 3]
-    ok = (count > 0) & np.isfinite(bounds).all(axis=1)
-    start = np.concatenate([[0], np.cumsum(count)[:-1]])
-    start = np.minimum(start, max(len(x) - 1, 0))
-    if not len(x):
-        return np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
-    finite = np.isfinite(x) & np.isfinite(y)
-    if not finite.all():
-        ok &= np.bincount(vgeom[~finite], minlength=n) == 0
-    centre = (lo + hi) / 2.0
-    cv = centre[vgeom]
-    below = y <= cv
-    lo = np.maximum(lo, np.maximum.reduceat(np.where(below, y, -np.inf), start))
-    hi = np.minimum(hi, np.minimum.reduceat(np.where(y > cv, y, np.inf), start))
-    scan = (hi + lo) / 2.0
-    # ring edges (p0 -> p1) crossing the scan line, counted as GEOS counts them
-    g = vgeom[:-1]
-    x0, y0, x1, y1 = x[:-1], y[:-1], x[1:], y[1:]
-    sy = scan[g]
-    cross = (
-        (vgeom[1:] == g) & ~((y0 > sy) & (y1 > sy)) & ~((y0 < sy) & (y1 < sy)) & (y0 != y1)
-        & ~((y0 == sy) & (y1 < sy)) & ~((y1 == sy) & (y0 < sy))
-    )
-    x0, y0, x1, y1, g, sy = x0[cross], y0[cross], x1[cross], y1[cross], g[cross], sy[cross]
-    xi = x0.copy()
-    slanted = x0 != x1
-    m = (y1[slanted] - y0[slanted]) / (x1[slanted] - x0[slanted])
-    xi[slanted] = x0[slanted] + ((sy[slanted] - y0[slanted]) / m)
-    order = np.lexsort((xi, g))
-    xi, g = xi[order], g[order]
-    ncross = np.bincount(g, minlength=n)
-    ok &= (ncross > 0) & (ncross % 2 == 0)
-    first = np.concatenate([[0], np.cumsum(ncross)[:-1]])
-    k = np.arange(len(g)) - first[g]
-    left = np.flatnonzero((k % 2 == 0) & ok[g])
-    left = left[left + 1 < len(g)]
-    pg = g[left]
-    x_a, x_b = xi[left], xi[left + 1]
-    width = x_b - x_a
-    best = np.lexsort((left, -width, pg))  # widest section first, the first of equals
-    head = np.ones(len(best), dtype=bool)
-    head[1:] = pg[best][1:] != pg[best][:-1]
-    best = best[head]
-    out_x = np.full(n, np.nan)
-    bg = pg[best]
-    out_x[bg] = (x_a[best] + x_b[best]) / 2.0
-    has = np.zeros(n, dtype=bool)
-    has[bg[width[best] > 0]] = True
-    return out_x, scan, ok & has
-
-
-def _interior_points(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.point_on_surface`` of each geometry (points, polygons, ...), the same points, faster.
-
-    Polygons without holes (most building footprints) go through :func:`_polygon_interior_xy`;
-    every other geometry, and polygons it leaves undone, through GEOS.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    out = np.empty(len(geoms), dtype=object)
-    is_poly = ((shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
-               & (shapely.get_num_interior_rings(geoms) == 0))
-    rest = ~is_poly
-    if is_poly.any():
-        pos = np.flatnonzero(is_poly)
-        px, py, ok = _polygon_interior_xy(geoms[pos])
-        out[pos[ok]] = shapely.points(px[ok], py[ok])
-        rest[pos[~ok]] = True
-    if rest.any():
-        out[rest] = shapely.point_on_surface(geoms[rest])
-    return out
 
 
 def entry_points(
@@ -476,7 +389,7 @@ def _points_of(origins: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     is_point = shapely.get_type_id(geoms) == 0
     out = np.array(geoms, dtype=object)
     if (~is_point).any():
-        out[~is_point] = _interior_points(out[~is_point])
+        out[~is_point] = shapely.point_on_surface(geoms[~is_point])
     return out
 
 
@@ -526,7 +439,7 @@ class _Engine:
         self._cache_key: Any = None
         self._cache: tuple[np.ndarray, ...] = ()
 
-    def _nearest_segment(self, pts: np.ndarray, *, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest_segment(self, pts: np.ndarray, *, chunk: int = 25_000) -> tuple[np.ndarray, np.ndarray]:
         """Position of the nearest edge segment of each point and the distance to it.
 
         The nearest edge is no farther than the nearest node that ends an edge, so only
@@ -570,6 +483,8 @@ class _Engine:
             (i, s), d = self.seg_tree.query_nearest(pts[slow], return_distance=True, all_matches=False)
             seg[slow[i]] = s
             dist[slow[i]] = d
+        if (seg < 0).any():
+            raise InputError(f"{int((seg < 0).sum())} origin(s) have no location (empty or NaN geometry)")
         return seg, dist
 
     def _snap(self, pts: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -641,6 +556,25 @@ class _Engine:
         return dist, euclid
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for a block (restored as it was afterwards).
+
+    Distances make hundreds of thousands of short-lived geometries (edge segments, origin
+    points, search boxes). Each such batch makes the collector sweep every object alive in
+    the process, and next to a large walk graph and building layer (millions of objects)
+    that sweep costs more than the distances themselves. The geometries made here hold no
+    reference cycles, so nothing is left for the collector once the block ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _metric_crs(origins: gpd.GeoDataFrame, green: gpd.GeoDataFrame, metric_crs: Any) -> pyproj.CRS:
     check_metric(origins, name="origins_metric")
     check_metric(green, name="green_metric")
@@ -696,16 +630,30 @@ def _green_distances(
     if min_area_m2 < 0:
         raise InputError(f"min_area_m2 must be >= 0, got {min_area_m2}")
     green = _prepare_green(green_metric, name="green_metric")
-    engine = _Engine(green, network, crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m)
-    pts = _points_of(origins_metric)
-    dist, euclid = engine.run(pts, min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all)
+    with _gc_paused():
+        dist, euclid, notes, method = _run_distances(
+            green, network, crs, origins_metric, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m,
+            min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all,
+        )
     out = pd.DataFrame(
-        {"dist_to_green_m": dist, "dist_to_green_euclid_m": euclid, "distance_method": engine.method},
+        {"dist_to_green_m": dist, "dist_to_green_euclid_m": euclid, "distance_method": method},
         index=origins_metric.index,
     )
-    out.attrs["notes"] = engine.notes
-    out.attrs["distance_method"] = engine.method
+    out.attrs["notes"] = notes
+    out.attrs["distance_method"] = method
     return out
+
+
+def _run_distances(
+    green: gpd.GeoDataFrame, network: Any, crs: pyproj.CRS, origins: gpd.GeoDataFrame, *,
+    entrances: gpd.GeoDataFrame | None, spacing_m: float, max_snap_m: float, min_area_m2: float,
+    public_only: bool, euclid_all: bool,
+) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """Distances of :func:`_green_distances`; only arrays leave, the geometries made here die here."""
+    engine = _Engine(green, network, crs, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m)
+    pts = _points_of(origins)
+    dist, euclid = engine.run(pts, min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all)
+    return dist, euclid, engine.notes, engine.method
 
 
 def distance_to_green(
@@ -867,7 +815,7 @@ def place_population(
             b = b[b["use"].astype(str).str.lower() == "residential"]
         b = b[b.geometry.notna() & ~b.geometry.is_empty]
         if len(b):
-            bpts = _interior_points(b.geometry.values)
+            bpts = shapely.point_on_surface(b.geometry.values)
             if "footprint_m2" in b.columns:
                 fp = pd.to_numeric(b["footprint_m2"], errors="coerce").to_numpy(dtype=float)
                 fp = np.where(np.isfinite(fp), fp, shapely.area(b.geometry.values))
@@ -1091,6 +1039,31 @@ def access_indicators(
     -------
     AccessResult
     """
+    with _gc_paused():  # see _gc_paused: the many temporary geometries would set off full sweeps
+        return _access_indicators(
+            zones, green_spaces_metric, green_points_metric, buildings_metric, network, standards,
+            levels=levels, entrances=entrances, grid_m=grid_m, spacing_m=spacing_m, max_snap_m=max_snap_m,
+            min_buildings=min_buildings, min_footprint_pct=min_footprint_pct,
+        )
+
+
+def _access_indicators(
+    zones: Mapping[str, gpd.GeoDataFrame],
+    green_spaces_metric: gpd.GeoDataFrame,
+    green_points_metric: gpd.GeoDataFrame | None,
+    buildings_metric: gpd.GeoDataFrame | None,
+    network: Any,
+    standards: Iterable[Mapping[str, Any]],
+    *,
+    levels: Iterable[str] | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
+    grid_m: float = 50.0,
+    spacing_m: float = 25.0,
+    max_snap_m: float = 500.0,
+    min_buildings: int = 10,
+    min_footprint_pct: float = 1.0,
+) -> AccessResult:
+    """:func:`access_indicators`."""
     levels = list(levels) if levels is not None else list(zones)
     if not levels or any(lv not in zones for lv in levels):
         raise InputError(f"levels {levels} must name keys of zones ({list(zones)})")

@@ -355,7 +355,7 @@ def _add_walk_edges(
 
 def _n_pairs(graph: nx.Graph) -> int:
     """Number of adjacent node pairs (parallel edges count once); cheaper than ``number_of_edges``."""
-    return sum(len(nbrs) for nbrs in graph.adj.values())
+    return sum(map(len, graph._adj.values()))  # the raw adjacency dicts: no view per node
 
 
 class CSGraph(NamedTuple):

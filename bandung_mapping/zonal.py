@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,43 @@ def _primary(sources: Any, mode: str) -> str:
     return sources.landcover if sources.landcover else sources.scl
 
 
+def _layer_blocks(
+    sources: Any, scheme: Any, grid: _r.Grid, *, green_threshold: float, tree_threshold: float,
+) -> Iterator[tuple[Any, tuple[np.ndarray, ...]]]:
+    """Yield ``(window, (ndvi, green, tree, valid))`` float32 blocks of the layers on ``grid``.
+
+    NDVI (NaN where invalid), green and tree (1/0, NaN where invalid) and valid (1/0).
+    """
+    if scheme is None:
+        red, nir = _r.parse_band_ref(sources.red), _r.parse_band_ref(sources.nir)
+        kw = {"sensor": sources.sensor, "boa_offset": sources.boa_offset}
+        red_sc, nir_sc = _r.resolve_scaling(red, **kw), _r.resolve_scaling(nir, **kw)
+        mask = _r.parse_band_ref(sources.scl) if sources.scl else None
+        kind = _r.default_mask_kind(sources.sensor)
+    else:
+        classes_ref = _r.parse_band_ref(sources.landcover if sources.landcover else sources.scl)
+    nan = np.float32(np.nan)
+    for window, sub in grid.blocks():
+        if scheme is None:
+            nd = _r.ndvi_on_grid(red, nir, sub, red_scaling=red_sc, nir_scaling=nir_sc, mask=mask,
+                                 mask_kind=kind)
+            valid = np.isfinite(nd)
+            green = _r.green_mask(nd, threshold=green_threshold)
+            tree: np.ndarray | None = _r.tree_mask(nd, threshold=tree_threshold)
+        else:
+            classes = _r.read_values(classes_ref, sub, use_file_nodata=True)
+            valid, green, tree = scheme.classify(classes)
+            nd = np.full(sub.shape, np.nan, dtype=np.float32)
+        if tree is not None:
+            tree_out = np.where(valid, tree.astype(np.float32), nan).astype(np.float32)
+        else:
+            tree_out = np.full(sub.shape, nan, dtype=np.float32)
+        yield window, (
+            nd.astype(np.float32), np.where(valid, green.astype(np.float32), nan).astype(np.float32),
+            tree_out, valid.astype(np.float32),
+        )
+
+
 def _write_layers(
     sources: Any,
     scheme: Any,
@@ -91,47 +129,74 @@ def _write_layers(
         "crs": grid.crs.to_wkt(), "transform": grid.transform, "nodata": float("nan"),
         "tiled": True, "blockxsize": 256, "blockysize": 256,
     }
-    if scheme is None:
-        red, nir = _r.parse_band_ref(sources.red), _r.parse_band_ref(sources.nir)
-        kw = {"sensor": sources.sensor, "boa_offset": sources.boa_offset}
-        red_sc, nir_sc = _r.resolve_scaling(red, **kw), _r.resolve_scaling(nir, **kw)
-        mask = _r.parse_band_ref(sources.scl) if sources.scl else None
-        kind = _r.default_mask_kind(sources.sensor)
-    else:
-        classes_ref = _r.parse_band_ref(sources.landcover if sources.landcover else sources.scl)
     with rasterio.open(path, "w", **profile) as dst:
-        for window, sub in grid.blocks():
-            if scheme is None:
-                nd = _r.ndvi_on_grid(red, nir, sub, red_scaling=red_sc, nir_scaling=nir_sc, mask=mask,
-                                     mask_kind=kind)
-                valid = np.isfinite(nd)
-                green = _r.green_mask(nd, threshold=green_threshold)
-                tree: np.ndarray | None = _r.tree_mask(nd, threshold=tree_threshold)
-            else:
-                classes = _r.read_values(classes_ref, sub, use_file_nodata=True)
-                valid, green, tree = scheme.classify(classes)
-                nd = np.full(sub.shape, np.nan, dtype=np.float32)
-            nan = np.float32(np.nan)
-            dst.write(nd.astype(np.float32), 1, window=window)
-            dst.write(np.where(valid, green.astype(np.float32), nan), 2, window=window)
-            if tree is not None:
-                tree_out = np.where(valid, tree.astype(np.float32), nan)
-            else:
-                tree_out = np.full(sub.shape, nan)
-            dst.write(tree_out.astype(np.float32), 3, window=window)
-            dst.write(valid.astype(np.float32), 4, window=window)
+        for window, layers in _layer_blocks(sources, scheme, grid, green_threshold=green_threshold,
+                                            tree_threshold=tree_threshold):
+            for band, arr in enumerate(layers, start=1):
+                dst.write(arr, band, window=window)
 
 
-def _exact(polys: gpd.GeoDataFrame, layers: Path) -> pd.DataFrame:
-    """Coverage-weighted means of the layers and coverage sums of ``valid`` per polygon (input order)."""
-    import rasterio
+#: Largest window (cells) whose layers are held in memory (4 float32 layers: 16 bytes a cell)
+#: rather than written to a temporary GeoTIFF.
+_IN_MEMORY_CELLS = 16_000_000
+_cache: dict[str, Any] = {}
+
+
+def _file_ids(sources: Any) -> tuple[Any, ...]:
+    ids = []
+    for ref in (sources.red, sources.nir, sources.scl, sources.landcover):
+        if ref:
+            st = os.stat(_r.parse_band_ref(ref).path)
+            ids.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(ids)
+
+
+def _layers_in_memory(
+    sources: Any, scheme: Any, grid: _r.Grid, *, green_threshold: float, tree_threshold: float,
+) -> tuple[np.ndarray, ...]:
+    """The four layers on ``grid`` as arrays; the last ones are kept for the next call on the same inputs.
+
+    The zone levels of one study (kelurahan, kecamatan, kota) share a window, so their
+    layers are computed once. The kept layers are replaced when the files change.
+    """
+    key = (repr(sources), _file_ids(sources), grid.crs.to_wkt(), tuple(grid.transform), grid.width,
+           grid.height, green_threshold, tree_threshold, getattr(scheme, "name", None))
+    if _cache.get("key") == key:
+        return _cache["layers"]
+    _cache.clear()
+    layers = tuple(np.empty(grid.shape, dtype=np.float32) for _ in _LAYERS)
+    for window, blocks in _layer_blocks(sources, scheme, grid, green_threshold=green_threshold,
+                                        tree_threshold=tree_threshold):
+        rows = slice(window.row_off, window.row_off + window.height)
+        cols = slice(window.col_off, window.col_off + window.width)
+        for layer, block in zip(layers, blocks, strict=True):
+            layer[rows, cols] = block
+    for layer in layers:
+        layer.flags.writeable = False
+    _cache.update(key=key, layers=layers)
+    return layers
+
+
+def _exact(polys: gpd.GeoDataFrame, layers: Path | tuple[np.ndarray, ...], grid: _r.Grid) -> pd.DataFrame:
+    """Coverage-weighted means of the layers and coverage sums of ``valid`` per polygon (input order).
+
+    ``layers`` is the 4-band GeoTIFF on ``grid`` or the four arrays on it.
+    """
     from exactextract import exact_extract
-    from exactextract.raster import RasterioRasterSource
+    from exactextract.raster import NumPyRasterSource, RasterioRasterSource
 
     feats = gpd.GeoDataFrame({"_row": np.arange(len(polys))}, geometry=polys.geometry.values, crs=polys.crs)
-    with rasterio.open(layers) as ds:
-        rasts = [RasterioRasterSource(ds, i + 1, name=n) for i, n in enumerate(_LAYERS)]
+    if isinstance(layers, tuple):
+        xmin, ymin, xmax, ymax = grid.bounds
+        rasts = [NumPyRasterSource(arr, xmin, ymin, xmax, ymax, nodata=float("nan"), name=n,
+                                   srs_wkt=grid.crs.to_wkt()) for arr, n in zip(layers, _LAYERS, strict=True)]
         res = exact_extract(rasts, feats, ["mean", "sum"], include_cols=["_row"], output="pandas")
+    else:
+        import rasterio
+
+        with rasterio.open(layers) as ds:
+            rasts = [RasterioRasterSource(ds, i + 1, name=n) for i, n in enumerate(_LAYERS)]
+            res = exact_extract(rasts, feats, ["mean", "sum"], include_cols=["_row"], output="pandas")
     return res.set_index("_row").reindex(np.arange(len(polys)))
 
 
@@ -167,16 +232,21 @@ def _measure(
         area_cells = (in_crs.geometry.area / grid.cell_area).to_numpy()
     log.info("measuring %s %s on a %d x %d px window of %s", f"{len(polys):,}", what, grid.width,
              grid.height, Path(primary.path).name)
-    tmpdir = tempfile.mkdtemp(prefix="bm-zonal-", dir=None)
-    layers = Path(tmpdir) / "layers.tif"
-    try:
-        _write_layers(sources, scheme, grid, layers, green_threshold=green_threshold,
-                      tree_threshold=tree_threshold)
-        res = _exact(in_crs, layers)
-    finally:
-        if layers.exists():
-            layers.unlink()
-        os.rmdir(tmpdir)
+    if grid.width * grid.height <= _IN_MEMORY_CELLS:
+        arrays = _layers_in_memory(sources, scheme, grid, green_threshold=green_threshold,
+                                   tree_threshold=tree_threshold)
+        res = _exact(in_crs, arrays, grid)
+    else:
+        tmpdir = tempfile.mkdtemp(prefix="bm-zonal-", dir=None)
+        layers = Path(tmpdir) / "layers.tif"
+        try:
+            _write_layers(sources, scheme, grid, layers, green_threshold=green_threshold,
+                          tree_threshold=tree_threshold)
+            res = _exact(in_crs, layers, grid)
+        finally:
+            if layers.exists():
+                layers.unlink()
+            os.rmdir(tmpdir)
     valid_cells = res["valid_sum"].fillna(0.0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         valid_pct = np.clip(np.where(area_cells > 0, 100.0 * valid_cells / area_cells, 0.0), 0.0, 100.0)

@@ -2,8 +2,9 @@
 
 Each stage runs in its own subprocess, once for bandung-mapping ("ours") and once for the
 peer doing the same job with the usual libraries, so that the peak resident memory (RSS) of
-each side is measured on its own. The data are those of ``generate_city.py`` (synthetic, not
-real data); they are written first when missing.
+each side is measured on its own. After the untimed setup, ``gc.collect()`` runs on both
+sides, so the timed work does not pay for collecting the setup's objects. The data are
+those of ``generate_city.py`` (synthetic, not real data); they are written first when missing.
 
 Stages (ours | peer):
 
@@ -22,8 +23,12 @@ Stages (ours | peer):
     ``zonal.raster_indicators`` for every level | ``rasterstats.zonal_stats`` of NDVI (mean)
     and of the green mask (share) for every level, NDVI computed with numpy
 ``access``
-    ``access.distance_to_green`` (CSR graph, one Dijkstra pass) for every building |
-    ``networkx.multi_source_dijkstra_path_length`` from the green outlines' nearest nodes
+    ``access.distance_to_green`` for every building (entry points, buildings and entries
+    snapped to the nearest edge, one Dijkstra pass on the CSR graph) | the same per-building
+    distance the usual way: graph nodes projected and put in a ``cKDTree``, the green outlines'
+    vertices snapped to their nearest nodes, ``networkx.multi_source_dijkstra_path_length``,
+    every building's representative point snapped to its nearest node and that node's
+    distance read (plus the snap distance)
 ``access_indicators``
     ``access.access_indicators`` (population placed on buildings, every access rule) | none
 ``map``
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import pickle
@@ -212,35 +218,49 @@ def _ours_access(data: Path) -> tuple[Callable[[], Any], dict[str, Any]]:
 
 
 def _peer_access(data: Path) -> tuple[Callable[[], Any], dict[str, Any]]:
+    """What a user of the peer stack does to get a distance per building (all of it timed).
+
+    1. project the graph's nodes to the metric CRS and index them (scipy ``cKDTree``);
+    2. sources: the nearest node of every vertex of the green spaces' outlines;
+    3. ``networkx.multi_source_dijkstra_path_length`` over the undirected view, weight ``length``;
+    4. every building's representative point to its nearest node (the ``osmnx.distance.nearest_nodes``
+       step, done with the same tree), distance = that node's distance + the snap distance.
+    """
     import networkx as nx
     import numpy as np
+    import pyproj
     import shapely
     from scipy.spatial import cKDTree
 
     study = _study(data)
     m = _metric(study)
     graph = study.network
+    info: dict[str, Any] = {}
 
     def run() -> Any:
-        # the usual recipe: project the nodes, snap the green outlines' vertices and the buildings
-        # to their nearest nodes, one multi-source Dijkstra over the networkx graph
-        import pyproj
-
+        t0 = time.perf_counter()
         nodes = list(graph.nodes)
         lon = np.array([graph.nodes[n]["x"] for n in nodes])
         lat = np.array([graph.nodes[n]["y"] for n in nodes])
         x, y = pyproj.Transformer.from_crs(4326, study.metric_crs, always_xy=True).transform(lon, lat)
         tree = cKDTree(np.c_[x, y])
+        t1 = time.perf_counter()
         outline = shapely.get_coordinates(m["green"].geometry.boundary.values)
         _, src = tree.query(outline)
         sources = {nodes[i] for i in np.unique(src)}
+        t2 = time.perf_counter()
         dist = nx.multi_source_dijkstra_path_length(graph.to_undirected(as_view=True), sources, weight="length")
+        t3 = time.perf_counter()
         pts = shapely.get_coordinates(m["buildings"].geometry.representative_point().values)
         snap, idx = tree.query(pts)
         node_d = np.array([dist.get(n, np.inf) for n in nodes])
-        return node_d[idx] + snap
+        out = node_d[idx] + snap
+        t4 = time.perf_counter()
+        info["steps_s"] = {"node_index": round(t1 - t0, 3), "green_sources": round(t2 - t1, 3),
+                           "dijkstra": round(t3 - t2, 3), "buildings_to_nodes": round(t4 - t3, 3)}
+        return out
 
-    return run, {}
+    return run, info
 
 
 def _ours_access_indicators(data: Path) -> tuple[Callable[[], Any], dict[str, Any]]:
@@ -333,6 +353,9 @@ def _child(stage: str, side: str, data: Path, out: Path) -> int:
     logging.basicConfig(level=logging.WARNING)
     setup = (OURS if side == "ours" else PEER)[stage]
     run, info = setup(data)
+    # settle the garbage collector's debt from the setup (unpickling the study makes ~2 million
+    # objects): otherwise whichever stage first allocates pays for one full sweep of them, by chance
+    gc.collect()
     rss_before = _rss_mb()
     t0 = time.perf_counter()
     run()
@@ -490,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
             row["peer_err"] = ("error: " + peer["error"]) if "error" in peer else None
             if peer.get("info", {}).get("file_mb") is not None:
                 notes.append(f"peer html {peer['info']['file_mb']} MB")
+            if stage != "report" and peer.get("info", {}).get("steps_s"):
+                notes.append("peer steps " + " ".join(f"{k}={v}" for k, v in peer["info"]["steps_s"].items()))
         if ours.get("info", {}).get("file_mb") is not None:
             notes.insert(0, f"ours html {ours['info']['file_mb']} MB")
         if stage == "report" and not args.skip_peers:

@@ -248,3 +248,69 @@ def test_distance_to_green_uses_straight_line_only_where_needed_and_matches_gree
     assert d.iloc[1] == d.iloc[2] == 0.0
     assert d.iloc[3] == pytest.approx(np.hypot(1750, 150))
     assert d.iloc[0] == pytest.approx(100.0)
+
+
+def _engine(lines):
+    g = network.walk_network_from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))
+    park = access._prepare_green(_gdf([shapely.box(-1000, -1000, -990, -990)], is_public=[True]))
+    return access._Engine(park, g, access.pyproj.CRS.from_epsg(CRS), entrances=None, spacing_m=25.0,
+                          max_snap_m=500.0)
+
+
+def test_nearest_segment_by_hand():
+    # two streets: y = 0 from x 0..100 and x = 200 from y 0..100
+    eng = _engine([shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(200, 0), (200, 100)])])
+    pts = shapely.points([(50, 30), (150, 0), (190, 100), (-30, -40), (5000, 5000)])
+    seg, dist = eng._nearest_segment(pts)
+    assert dist == pytest.approx([30.0, 50.0, 10.0, 50.0, np.hypot(4800, 4900)], abs=1e-6)
+    vertical = np.isclose(eng.csg.x[eng.seg_u], 200, atol=1e-6)  # which segment is x = 200
+    assert vertical[seg[[0, 2, 3, 4]]].tolist() == [False, True, False, True]  # (5000, 5000): one by one
+    assert seg[1] == 0 and len(eng.segs) == 2  # (150, 0) is 50 m from both streets: the first segment
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_lines=st.integers(1, 12),
+    n_points=st.integers(1, 60),
+    spread=st.sampled_from([10.0, 300.0, 5000.0]),
+)
+def test_nearest_segment_matches_geos(seed, n_lines, n_points, spread):
+    rng = np.random.default_rng(seed)
+    coords = np.round(rng.uniform(0, 500, size=(n_lines, 3, 2)), 1)  # rounded: ties happen
+    lines = [shapely.LineString(c) for c in coords if shapely.LineString(c).length > 0]
+    if not lines:
+        return
+    eng = _engine(lines)
+    pts = shapely.points(np.round(rng.uniform(-spread, 500 + spread, size=(n_points, 2)), 1))
+    seg, dist = eng._nearest_segment(pts)
+    (_, ref_seg), ref_dist = eng.seg_tree.query_nearest(pts, return_distance=True, all_matches=False)
+    assert np.array_equal(dist, ref_dist)  # the same arithmetic as GEOS: equal, not close
+    # the segment is GEOS's own, or one as near (a tie)
+    assert np.array_equal(shapely.distance(eng.segs[seg], pts), ref_dist)
+    same_or_tie = (seg == ref_seg) | (shapely.distance(eng.segs[ref_seg], pts) == dist)
+    assert same_or_tie.all()
+
+
+def test_garbage_collector_is_restored():
+    import gc
+
+    g = _grid_network()
+    park = _gdf([shapely.box(-60, -60, 0, 0)], is_public=[True], area_m2=[3600.0])
+    homes = _gdf([shapely.Point(100, 100)])
+    assert gc.isenabled()
+    assert access.distance_to_green(homes, park, network=g).iloc[0] == pytest.approx(200.0)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        access.distance_to_green(homes, park, network=g)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    with pytest.raises(InputError):
+        access.distance_to_green(homes, park, network=g, min_area_m2=-1)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), access._gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("inside")
+    assert gc.isenabled()

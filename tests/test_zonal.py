@@ -206,3 +206,25 @@ def test_bandung_scl_vegetation_share(shared_data):
     city = gpd.GeoDataFrame({"zone_id": ["kota"]}, geometry=[kel.union_all()], crs=kel.crs)
     c = zonal.raster_indicators(city, src)
     assert c.loc["kota", "green_cover_pct"] == pytest.approx(20.4, abs=0.5)
+
+
+def test_layers_in_memory_and_on_disk_give_the_same_table(files, monkeypatch):
+    src = RasterSources(red=files["red"], nir=files["nir"], scl=files["scl"])
+    in_memory = zonal.raster_indicators(_zones(), src)
+    monkeypatch.setattr(zonal, "_IN_MEMORY_CELLS", 0)  # every window goes through a temporary GeoTIFF
+    on_disk = zonal.raster_indicators(_zones(), src)
+    pd.testing.assert_frame_equal(in_memory, on_disk, check_exact=True)
+
+
+def test_kept_layers_follow_the_files_and_thresholds(files):
+    src = RasterSources(red=files["red"], nir=files["nir"])
+    before = zonal.raster_indicators(_zones(("A",)), src)
+    assert before.loc["A", "ndvi_mean"] == pytest.approx(0.56, abs=1e-6)
+    # same window, other threshold: the kept layers are not reused
+    assert zonal.raster_indicators(_zones(("A",)), src, green_threshold=0.6).loc["A", "green_cover_pct"] == (
+        pytest.approx(20.0))
+    # the NIR file rewritten in place (NIR = red everywhere): NDVI 0, measured anew
+    _tif(files["nir"], RED)
+    after = zonal.raster_indicators(_zones(("A",)), src)
+    assert after.loc["A", "ndvi_mean"] == pytest.approx(0.0, abs=1e-6)
+    assert after.loc["A", "green_cover_pct"] == pytest.approx(0.0)
