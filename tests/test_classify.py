@@ -63,8 +63,9 @@ def test_green_spaces_by_hand(result) -> None:
     spaces, points, report = result
     by = spaces.set_index("osmid")
     assert by.loc["way/1", "rth_jenis"] == "taman_kota" and by.loc["way/1", "is_public"]
-    assert by.loc["way/1", "area_m2"] == pytest.approx(10_000, abs=0.01)
-    assert by.loc["way/3", "area_m2"] == pytest.approx(1_250, abs=0.01)  # repaired bow-tie
+    # OSM coordinates carry 1e-7 degrees (about 1 cm): areas agree to 1 cm times the perimeter
+    assert by.loc["way/1", "area_m2"] == pytest.approx(10_000, abs=0.01 * 400)
+    assert by.loc["way/3", "area_m2"] == pytest.approx(1_250, abs=0.01 * 250)  # repaired bow-tie
     # clipped: the study area's edge is straight in degrees, so in metres it bows by millimetres
     assert by.loc["way/5", "area_m2"] == pytest.approx(100 * 200, rel=1e-4)
     assert by.loc["way/6", "rth_jenis"] == "taman_pribadi" and not by.loc["way/6", "is_public"]
@@ -87,8 +88,8 @@ def test_green_spaces_by_hand(result) -> None:
     assert points["osmid"].tolist() == ["node/5"]  # nodes 1-4 are the corners of way 1
     assert math.isnan(points["area_m2"].iloc[0]) and points["rth_jenis"].iloc[0] == "taman_kota"
     ex = report["excluded"]
-    # osmnx already repairs invalid ways when reading XML, so nothing is left to repair here
-    assert ex["line"] == 1 and "repaired_invalid" not in ex and ex["outside_study_area"] == 1
+    # the bow-tie way is repaired by make_valid and counted
+    assert ex["line"] == 1 and ex["repaired_invalid"] == 1 and ex["outside_study_area"] == 1
     assert ex["point_no_area"] == 1 and report["clipped"] == 1
     # not green: way 7, 9, 12, 15, 16-19 and the building node = 9
     assert ex["not_green"] == 9
@@ -124,7 +125,7 @@ def test_invalid_polygon_repaired_and_counted(tmp_path: Path) -> None:
 def test_no_study_area_keeps_everything(green_osm: Path) -> None:
     spaces, _, report = classify.classify_green_spaces(osm.features_from_file(green_osm), metric_crs=UTM)
     by = spaces.set_index("osmid")
-    assert "way/4" in by.index and by.loc["way/5", "area_m2"] == pytest.approx(40_000, abs=0.01)
+    assert "way/4" in by.index and by.loc["way/5", "area_m2"] == pytest.approx(40_000, abs=0.01 * 800)
     assert "outside_study_area" not in report["excluded"] and report["clipped"] == 0
 
 
@@ -143,8 +144,8 @@ def test_buildings_by_hand(green_osm: Path) -> None:
     assert b.loc["way/17", "levels"] == 3  # 10 m / 3 m, rounded
     assert b.loc["way/18", "levels"] == 1 and b.loc["way/18", "use"] == "religious"
     assert b.loc["way/19", "use"] == "commercial"
-    assert b.loc["way/16", "footprint_m2"] == pytest.approx(100, abs=0.01)
-    assert b.loc["way/18", "footprint_m2"] == pytest.approx(400, abs=0.01)
+    assert b.loc["way/16", "footprint_m2"] == pytest.approx(100, abs=0.01 * 40)  # 1 cm x perimeter
+    assert b.loc["way/18", "footprint_m2"] == pytest.approx(400, abs=0.01 * 80)
     assert len(b) == 4 and b.attrs["excluded"] == {"not_polygon": 1}
 
 
