@@ -49,7 +49,6 @@ from ._log import get_logger
 from ._validate import check_gdf
 from .errors import CRSError, EmptyAreaError, InputError, ProfileError
 from .network import CSGraph, to_csgraph
-from .projection import check_metric
 
 __all__ = [
     "DEFAULT_ACCESS",
@@ -558,7 +557,7 @@ class _Engine:
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector for a block (restored as it was afterwards).
+    """Pause CPython's cyclic garbage collector for a block or a call (restored as it was afterwards).
 
     Distances make hundreds of thousands of short-lived geometries (edge segments, origin
     points, search boxes). Each such batch makes the collector sweep every object alive in
@@ -576,8 +575,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _metric_crs(origins: gpd.GeoDataFrame, green: gpd.GeoDataFrame, metric_crs: Any) -> pyproj.CRS:
-    check_metric(origins, name="origins_metric")
-    check_metric(green, name="green_metric")
+    """The one CRS of ``origins`` and ``green`` (both checked metric), which must be ``metric_crs`` if given."""
     crs = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else origins.crs
     if origins.crs != crs or green.crs != crs:
         raise CRSError(
@@ -626,15 +624,14 @@ def _green_distances(
     if isinstance(origins_metric, gpd.GeoSeries):
         origins_metric = gpd.GeoDataFrame(geometry=origins_metric)
     check_gdf(origins_metric, name="origins_metric", metric=True)
-    crs = _metric_crs(origins_metric, green_metric, metric_crs)
     if min_area_m2 < 0:
         raise InputError(f"min_area_m2 must be >= 0, got {min_area_m2}")
     green = _prepare_green(green_metric, name="green_metric")
-    with _gc_paused():
-        dist, euclid, notes, method = _run_distances(
-            green, network, crs, origins_metric, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m,
-            min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all,
-        )
+    crs = _metric_crs(origins_metric, green, metric_crs)
+    dist, euclid, notes, method = _run_distances(
+        green, network, crs, origins_metric, entrances=entrances, spacing_m=spacing_m, max_snap_m=max_snap_m,
+        min_area_m2=min_area_m2, public_only=public_only, euclid_all=euclid_all,
+    )
     out = pd.DataFrame(
         {"dist_to_green_m": dist, "dist_to_green_euclid_m": euclid, "distance_method": method},
         index=origins_metric.index,
@@ -644,6 +641,7 @@ def _green_distances(
     return out
 
 
+@_gc_paused()
 def _run_distances(
     green: gpd.GeoDataFrame, network: Any, crs: pyproj.CRS, origins: gpd.GeoDataFrame, *,
     entrances: gpd.GeoDataFrame | None, spacing_m: float, max_snap_m: float, min_area_m2: float,
@@ -992,6 +990,7 @@ def _ancestors(zones: Mapping[str, gpd.GeoDataFrame], levels: list[str]) -> pd.D
     return chain
 
 
+@_gc_paused()  # see _gc_paused: the many temporary geometries would set off full sweeps
 def access_indicators(
     zones: Mapping[str, gpd.GeoDataFrame],
     green_spaces_metric: gpd.GeoDataFrame,
@@ -1039,31 +1038,6 @@ def access_indicators(
     -------
     AccessResult
     """
-    with _gc_paused():  # see _gc_paused: the many temporary geometries would set off full sweeps
-        return _access_indicators(
-            zones, green_spaces_metric, green_points_metric, buildings_metric, network, standards,
-            levels=levels, entrances=entrances, grid_m=grid_m, spacing_m=spacing_m, max_snap_m=max_snap_m,
-            min_buildings=min_buildings, min_footprint_pct=min_footprint_pct,
-        )
-
-
-def _access_indicators(
-    zones: Mapping[str, gpd.GeoDataFrame],
-    green_spaces_metric: gpd.GeoDataFrame,
-    green_points_metric: gpd.GeoDataFrame | None,
-    buildings_metric: gpd.GeoDataFrame | None,
-    network: Any,
-    standards: Iterable[Mapping[str, Any]],
-    *,
-    levels: Iterable[str] | None = None,
-    entrances: gpd.GeoDataFrame | None = None,
-    grid_m: float = 50.0,
-    spacing_m: float = 25.0,
-    max_snap_m: float = 500.0,
-    min_buildings: int = 10,
-    min_footprint_pct: float = 1.0,
-) -> AccessResult:
-    """:func:`access_indicators`."""
     levels = list(levels) if levels is not None else list(zones)
     if not levels or any(lv not in zones for lv in levels):
         raise InputError(f"levels {levels} must name keys of zones ({list(zones)})")
@@ -1110,25 +1084,18 @@ def _access_indicators(
     notes.extend(engine.notes)
     notes = list(dict.fromkeys(notes))
 
-    chain = _ancestors(zones, levels)
-    points["_lowest"] = points["zone_id"].astype(str)
+    upper = _ancestors(zones, levels).drop_duplicates(levels[0]).set_index(levels[0])
+    lowest_id = points["zone_id"].astype(str)
+    pop = pd.Series(points["pop"].to_numpy(dtype=float), index=points.index)
+    served_pop = pd.DataFrame(
+        {s["column"]: pop.where(points[f"served__{s['column']}"], 0.0) for s in specs}, index=points.index
+    )
     tables: dict[str, pd.DataFrame] = {}
-    pop = points["pop"].to_numpy(dtype=float)
     for lv in levels:
-        if lv == levels[0]:
-            key = points["_lowest"]
-        else:
-            key = points["_lowest"].map(chain.drop_duplicates(levels[0]).set_index(levels[0])[lv])
+        key = (lowest_id if lv == levels[0] else lowest_id.map(upper[lv])).to_numpy()
         idx = pd.Index(zones[lv]["zone_id"].astype(str).unique(), name="zone_id")
-        total = pd.Series(pop, index=points.index).groupby(key.to_numpy()).sum().reindex(idx)
-        table = pd.DataFrame(index=idx)
-        for spec in specs:
-            col = spec["column"]
-            served = pd.Series(np.where(points[f"served__{col}"], pop, 0.0), index=points.index)
-            served_sum = served.groupby(key.to_numpy()).sum().reindex(idx)
-            table[col] = np.where(total > 0, 100.0 * served_sum / total.where(total > 0), np.nan)
-        tables[lv] = table
-    points = points.drop(columns="_lowest")
+        total = pop.groupby(key).sum().reindex(idx)
+        tables[lv] = 100.0 * served_pop.groupby(key).sum().reindex(idx).div(total.where(total > 0), axis=0)
 
     gap_mask = np.array([bool(x) for x in not_met], dtype=bool)
     gap_cols = ["zone_id", "pop", "dist_to_green_m", "dist_to_green_euclid_m", "geometry"]

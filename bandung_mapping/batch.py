@@ -184,17 +184,17 @@ def read_batch_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> tup
     else:
         path = Path(config)
         data, base, where = read_toml(path), path.resolve().parent, f"batch config {path.name}"
-    check_keys(data, set(TOP_KEYS), where=where, required={"area"})
+    check_keys(data, TOP_KEYS, where=where, required={"area"})
     defaults = data.get("defaults", {})
     if not isinstance(defaults, Mapping):
         raise ProfileError(f"{where}: [defaults] must be a table")
-    check_keys(dict(defaults), set(DEFAULT_KEYS), where=f"{where} [defaults]")
+    check_keys(dict(defaults), DEFAULT_KEYS, where=f"{where} [defaults]")
     areas = data["area"]
     if not isinstance(areas, list) or not areas or not all(isinstance(a, Mapping) for a in areas):
         raise ProfileError(f"{where}: expected one or more [[area]] tables")
     seen: set[str] = set()
     for k, area in enumerate(areas, start=1):
-        check_keys(dict(area), set(AREA_KEYS), where=f"{where} [[area]] #{k}", required={"name"})
+        check_keys(dict(area), AREA_KEYS, where=f"{where} [[area]] #{k}", required={"name"})
         name = str(area["name"])
         if not _NAME_RE.match(name):
             raise ProfileError(f"{where} [[area]] #{k}: name {name!r} must be letters, digits, '.', '_' or '-' "
@@ -290,6 +290,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _failed(task: BatchTask, error: str) -> dict[str, Any]:
+    """The result dict of ``task`` before it succeeds (or when it failed with ``error``)."""
+    return {"name": task.name, "ok": False, "error": error, "out_dir": str(task.out_dir), "files": [], "kota": {},
+            "seconds": 0.0, "date": task.date}
+
+
 def run_task(task: BatchTask) -> dict[str, Any]:
     """Run one task (load, measure, write) and return its small result dict; never raises.
 
@@ -300,17 +306,13 @@ def run_task(task: BatchTask) -> dict[str, Any]:
     from .pipeline import run_report
 
     t0 = time.perf_counter()
-    result: dict[str, Any] = {"name": task.name, "ok": False, "error": "", "out_dir": str(task.out_dir),
-                              "files": [], "kota": {}, "seconds": 0.0, "date": task.date}
+    result = _failed(task, "")
     try:
         load = dict(task.load)
         if task.sample_dir is not None:
-            from .sample import write_sample
+            from .sample import sample_inputs
 
-            files = write_sample(task.sample_dir, overwrite=False)
-            defaults = {"boundaries": files["boundaries"], "osm": [files["osm"]], "population": files["population"],
-                        "red": files["red"], "nir": files["nir"], "sensor": "sentinel2"}
-            for k, v in defaults.items():
+            for k, v in sample_inputs(task.sample_dir).items():
                 load.setdefault(k, v)
         study = load_study_area(**load)
         rep = run_report(study, task.out_dir, progress=False, command=["bandung-mapping", "batch", task.name],
@@ -366,9 +368,7 @@ def _run_dask(tasks: list[BatchTask], scheduler: str | None, workers: int) -> tu
             try:
                 results[task.name] = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker died (memory, crash): report, go on
-                results[task.name] = {"name": task.name, "ok": False, "error": f"{type(exc).__name__}: {exc}",
-                                      "out_dir": str(task.out_dir), "files": [], "kota": {}, "seconds": 0.0,
-                                      "date": task.date}
+                results[task.name] = _failed(task, f"{type(exc).__name__}: {exc}")
     finally:
         client.close()
         if cluster is not None:

@@ -33,14 +33,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from ._log import get_logger
 from ._validate import check_gdf, check_input_path, repair_geometries
 from .errors import CRSError, EmptyAreaError, InputError, InputFileError, ProfileError
-from .profiles import CityProfile, load_city
-from .projection import STORAGE_CRS
+from .profiles import CityProfile, check_keys, load_city
+from .projection import STORAGE_CRS, to_metric
 
 log = get_logger(__name__)
 
@@ -72,12 +71,8 @@ def _city(city: str | os.PathLike[str] | CityProfile) -> CityProfile:
 
 def _boundary_profile(city: CityProfile) -> dict[str, Any]:
     b = dict(city.boundaries)
-    unknown = set(b) - _BOUNDARY_KEYS
-    if unknown:
-        from .profiles import check_keys
-
-        check_keys(b, _BOUNDARY_KEYS, where=f"city profile {city.id} [boundaries]")
-    for key in ("name_columns", "code_columns", "name_word", "osm_admin_levels"):
+    check_keys(b, _BOUNDARY_KEYS, where=f"city profile {city.id} [boundaries]")
+    for key in sorted(_BOUNDARY_KEYS):
         table = b.get(key, {})
         if not isinstance(table, Mapping):
             raise ProfileError(f"city profile {city.id} [boundaries] {key} must be a table of level = value")
@@ -314,19 +309,9 @@ def zones_from_gdf(
             )
         out[lev] = _finish(grouped)
         out[lev].attrs["ids_without_code"] = sorted(no_code[lev])
-    top = levels[-1]
-    top_geom = shapely.union_all(work.geometry.values)
-    out[top] = _finish(
-        gpd.GeoDataFrame(
-            {"zone_id": [prof.id], "zone_name": [prof.name], "parent_id": [""]},
-            geometry=[top_geom],
-            crs=STORAGE_CRS,
-        )
-    )
-    out[top].attrs["ids_without_code"] = []
+    out[levels[-1]] = _city_zone(prof, shapely.union_all(work.geometry.values))
     out = {lev: out[lev] for lev in levels[start:]}
-    metric = pyproj.CRS.from_user_input(prof.metric_crs)
-    qa = boundary_qa(out[level], metric_crs=metric)
+    qa = boundary_qa(out[level], metric_crs=prof.metric_crs)
     qa["repaired_invalid"] = n_fixed
     out[level].attrs["qa"] = qa
     log.info(
@@ -356,6 +341,17 @@ def _finish(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def _city_zone(prof: CityProfile, geometry: shapely.Geometry) -> gpd.GeoDataFrame:
+    """The one zone of the city level (id and name from the profile, no parent)."""
+    out = _finish(
+        gpd.GeoDataFrame(
+            {"zone_id": [prof.id], "zone_name": [prof.name], "parent_id": [""]}, geometry=[geometry], crs=STORAGE_CRS
+        )
+    )
+    out.attrs["ids_without_code"] = []
+    return out
+
+
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
     if g.geom_type in ("Polygon", "MultiPolygon"):
         return g
@@ -382,12 +378,7 @@ def boundary_qa(zones: gpd.GeoDataFrame, *, metric_crs: object) -> dict[str, Any
         the smallest zone, i.e. slivers between neighbours rather than enclaves).
     """
     check_gdf(zones, name="zones", allow_empty=False)
-    if zones.crs is None:
-        raise CRSError("zones have no CRS; expected EPSG:4326 or a projected CRS")
-    crs = pyproj.CRS.from_user_input(metric_crs)
-    if not crs.is_projected:
-        raise CRSError(f"metric_crs must be projected (metres), got {crs.to_string()}")
-    geoms = zones.to_crs(crs).geometry.values
+    geoms = to_metric(zones, metric_crs, name="zones").geometry.values
     n_invalid = int((~shapely.is_valid(geoms)).sum())
     geoms = np.array([g if g.is_valid else _polygonal(shapely.make_valid(g)) for g in geoms], dtype=object)
     areas = shapely.area(geoms)
@@ -465,14 +456,7 @@ def zones_from_place(
     for lev in reversed(prof.levels):
         sel = feats.loc[feats.get("admin_level", pd.Series(dtype=object)) == str(admin[lev])]
         if lev == prof.levels[-1]:
-            out[lev] = _finish(
-                gpd.GeoDataFrame(
-                    {"zone_id": [prof.id], "zone_name": [prof.name], "parent_id": [""]},
-                    geometry=[shapely.union_all(sel.geometry.values) if len(sel) else poly],
-                    crs=STORAGE_CRS,
-                )
-            )
-            out[lev].attrs["ids_without_code"] = []
+            out[lev] = _city_zone(prof, shapely.union_all(sel.geometry.values) if len(sel) else poly)
             continue
         if len(sel) == 0:
             raise EmptyAreaError(f"no OSM boundaries with admin_level={admin[lev]} ({lev}) in {query!r}")

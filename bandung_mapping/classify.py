@@ -309,11 +309,9 @@ def classify_kinds(
         Columns ``rth_jenis`` (str, NaN when no rule matched), ``is_public`` (bool, NaN when
         no rule matched) and ``rule`` (1-based number of the rule that matched, 0 if none).
     """
-    check_gdf(features, name="features")
+    _check_features(features)
     data = _load(rules)
     crs = _metric(metric_crs)
-    if features.crs is None:
-        raise CRSError("features have no CRS; expected EPSG:4326 as OSM features are")
     df = pd.DataFrame(features.drop(columns=features.geometry.name))
     n = len(features)
     kind = np.full(n, None, dtype=object)
@@ -390,6 +388,31 @@ def _study_polygon(study_area: object) -> shapely.Geometry | None:
     return shapely.make_valid(geom) if not geom.is_valid else geom
 
 
+def _check_features(features: object) -> None:
+    check_gdf(features, name="features")
+    if features.crs is None:  # type: ignore[union-attr]
+        raise CRSError("features have no CRS; expected EPSG:4326 as OSM features are")
+
+
+def _count(excluded: dict[str, int], reason: str, n: int) -> None:
+    """Add ``n`` features left out for ``reason`` (reasons with none are not listed)."""
+    if n:
+        excluded[reason] = excluded.get(reason, 0) + int(n)
+
+
+def _repair_polygons(gdf: gpd.GeoDataFrame, *, name: str) -> tuple[gpd.GeoDataFrame, int, int]:
+    """Repair invalid polygons, keep their polygonal part and drop those left empty.
+
+    Returns the polygons kept, the number repaired and the number dropped as empty.
+    """
+    gdf, n_fixed = repair_geometries(gdf, name=name)
+    if not n_fixed:
+        return gdf, 0, 0
+    gdf = gdf.set_geometry([_polygonal_part(g) for g in gdf.geometry.values], crs=STORAGE_CRS)
+    empty = gdf.geometry.is_empty.to_numpy()
+    return gdf.loc[~empty], n_fixed, int(empty.sum())
+
+
 def _polygonal_part(g: shapely.Geometry) -> shapely.Geometry:
     if g is None or g.is_empty:
         return shapely.Polygon()
@@ -437,18 +460,15 @@ def classify_green_spaces(
     --------
     >>> spaces, points, report = classify_green_spaces(features, metric_crs="EPSG:32748")  # doctest: +SKIP
     """
-    check_gdf(features, name="features")
+    _check_features(features)
     crs = _metric(metric_crs)
     data = _load(rules)
-    if features.crs is None:
-        raise CRSError("features have no CRS; expected EPSG:4326 as OSM features are")
     feats = features.to_crs(STORAGE_CRS) if not features.crs.equals(STORAGE_CRS) else features
     feats = feats.reset_index(drop=True)
     excluded: dict[str, int] = {}
 
     def count(reason: str, n: int) -> None:
-        if n:
-            excluded[reason] = excluded.get(reason, 0) + int(n)
+        _count(excluded, reason, n)
 
     kinds = (
         classify_kinds(feats, rules=data, metric_crs=crs)
@@ -477,13 +497,9 @@ def classify_green_spaces(
     polys = green.loc[is_poly]
     points = green.loc[is_point]
 
-    polys, n_fixed = repair_geometries(polys, name="green spaces")
+    polys, n_fixed, n_empty = _repair_polygons(polys, name="green spaces")
     count("repaired_invalid", n_fixed)
-    if n_fixed:
-        polys = polys.set_geometry([_polygonal_part(g) for g in polys.geometry.values], crs=STORAGE_CRS)
-        empty = polys.geometry.is_empty.to_numpy()
-        count("empty_geometry", int(empty.sum()))
-        polys = polys.loc[~empty]
+    count("empty_geometry", n_empty)
 
     n_clipped = 0
     area_poly = _study_polygon(study_area)
@@ -607,37 +623,28 @@ def classify_buildings(
         ``footprint_m2``, ``source``, ``geometry``. Duplicate osmids are dropped; counts of
         what was left out are in ``result.attrs["excluded"]``.
     """
-    check_gdf(features, name="features")
+    _check_features(features)
     crs = _metric(metric_crs)
     if storey_height_m <= 0:
         raise InputError(f"storey_height_m must be > 0, got {storey_height_m}")
     data = _load(rules)
-    if features.crs is None:
-        raise CRSError("features have no CRS; expected EPSG:4326 as OSM features are")
-    feats = features.to_crs(STORAGE_CRS).reset_index(drop=True)
+    feats = features.reset_index(drop=True)
     excluded: dict[str, int] = {}
     if "building" not in feats.columns:
         bmask = np.zeros(len(feats), dtype=bool)
     else:
         bmask = (feats["building"].notna() & (feats["building"] != "no")).to_numpy()
-    b = feats.loc[bmask]
+    b = feats.loc[bmask].to_crs(STORAGE_CRS)
     poly = b.geom_type.isin(_POLYGONAL).to_numpy()
-    if (~poly).sum():
-        excluded["not_polygon"] = int((~poly).sum())
+    _count(excluded, "not_polygon", int((~poly).sum()))
     b = b.loc[poly]
     if "osmid" in b.columns:
         dup = b["osmid"].duplicated().to_numpy()
-        if dup.sum():
-            excluded["duplicate"] = int(dup.sum())
+        _count(excluded, "duplicate", int(dup.sum()))
         b = b.loc[~dup]
-    b, n_fixed = repair_geometries(b, name="buildings")
-    if n_fixed:
-        excluded["repaired_invalid"] = n_fixed
-        b = b.set_geometry([_polygonal_part(g) for g in b.geometry.values], crs=STORAGE_CRS)
-        empty = b.geometry.is_empty.to_numpy()
-        if empty.sum():
-            excluded["empty_geometry"] = int(empty.sum())
-        b = b.loc[~empty]
+    b, n_fixed, n_empty = _repair_polygons(b, name="buildings")
+    _count(excluded, "repaired_invalid", n_fixed)
+    _count(excluded, "empty_geometry", n_empty)
 
     def col(name: str) -> pd.Series:
         return b[name].astype(object) if name in b.columns else pd.Series(np.nan, index=b.index, dtype=object)

@@ -14,10 +14,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from ._log import enable_console_logging
 from .errors import BandungMappingError
+
+if TYPE_CHECKING:
+    from .pipeline import ReportResult
 
 __all__ = ["main", "build_parser"]
 
@@ -125,7 +129,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .loading import load_study_area
     from .pipeline import run_report
-    from .sample import default_sample_folder, write_sample
+    from .sample import load_sample
 
     kwargs = dict(
         name_columns=_pairs(args.name_column, "--name-column") or None,
@@ -140,11 +144,7 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if any(v for k, v in kwargs.items() if k not in ("landcover_kind", "layer")):
             raise SystemExit("error: inputs were given without --boundaries or --place; give one of them "
                              "(or none at all to run the built-in synthetic sample)")
-        files = write_sample(default_sample_folder(), overwrite=False)
-        study = load_study_area(
-            city=args.city or "sample", boundaries=files["boundaries"], osm=[files["osm"]],
-            population=files["population"], red=files["red"], nir=files["nir"], sensor="sentinel2", synthetic=True,
-        )
+        study = load_sample(city=args.city or "sample")
         if not args.quiet:
             print("No inputs given: running the built-in SYNTHETIC sample city (not real data).", file=sys.stderr)
     else:
@@ -166,14 +166,14 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     per_level = study.city.levels[1] if args.per_kecamatan and len(study.city.levels) > 2 else None
     result = run_report(
         study, args.out, lang=args.lang, self_contained=args.self_contained, per_zone_level=per_level,
-        progress=None if not args.quiet else False, command=["bandung-mapping", *argv], pdf=args.pdf,
+        progress=False if args.quiet else None, command=["bandung-mapping", *argv], pdf=args.pdf,
     )
     if not args.quiet:
         _summary(result)
     return 0
 
 
-def _summary(result) -> None:  # type: ignore[no-untyped-def]
+def _summary(result: ReportResult) -> None:
     info = result.run_info
     top = info["city"]["levels"][-1]
     t = result.measures.tables[top].iloc[0]

@@ -47,6 +47,9 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
                         "cloud mask"),
 }
 
+# unit of a column not listed above, from the unit at the end of its name
+_UNIT_SUFFIXES = (("_pct", "%"), ("_m", "m"), ("_m2", "m2"), ("_ha", "ha"))
+
 
 def column_definitions(columns: Iterable[str], *, standards: Iterable[dict[str, Any]] = (), lang: str = "id"
                        ) -> pd.DataFrame:
@@ -74,7 +77,6 @@ def column_definitions(columns: Iterable[str], *, standards: Iterable[dict[str, 
                 for item in s.get(block, []) or []:
                     if c in (item.get("column"), item.get("indicator")):
                         src = s.get("citation", "")
-        unit = "%" if c.endswith("_pct") else "m" if c.endswith("_m") else "m2" if c.endswith("_m2") else (
-            "ha" if c.endswith("_ha") else "")
+        unit = next((u for suffix, u in _UNIT_SUFFIXES if c.endswith(suffix)), "")
         rows.append((c, unit, "", src))
     return pd.DataFrame(rows, columns=["column", "unit", "definition", "source"])

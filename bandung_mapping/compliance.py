@@ -77,10 +77,8 @@ _SECTIONS: dict[str, tuple[set[str], set[str]]] = {
                    "description"},
                   {"id", "name", "population", "m2_per_capita", "min_area_m2"}),
 }
-_NUMBERS = {
-    "threshold": "checks", "radius_m": "access", "min_area_m2": "access", "target_m2": "per_capita",
-    "target_pct": "area_gap", "population": "hierarchy", "m2_per_capita": "hierarchy",
-}
+#: Keys that hold numbers, in whichever section they stand; all but ``threshold`` are >= 0.
+_NUMBERS = {"threshold", "radius_m", "min_area_m2", "target_m2", "target_pct", "population", "m2_per_capita"}
 
 
 def _is_number(value: Any) -> bool:
@@ -137,7 +135,7 @@ def validate_standard(data: Mapping[str, Any], *, where: str = "standard") -> No
                 problems.append(f"{section} id {item['id']!r} is repeated")
             seen.add(item["id"])
             for key, value in item.items():
-                if key in _NUMBERS or key == "threshold":
+                if key in _NUMBERS:
                     if not _is_number(value):
                         problems.append(f"{section}[{k}].{key} must be a number, got {value!r}")
                     elif value < 0 and key != "threshold":
@@ -151,8 +149,6 @@ def validate_standard(data: Mapping[str, Any], *, where: str = "standard") -> No
                     problems.append(f"access[{k}].radius_m must be > 0")
             if section == "area_gap" and not str(item["area_column"]).endswith("_ha"):
                 problems.append(f"area_gap[{k}].area_column must be in hectares (name ending in _ha)")
-            if section == "hierarchy" and "radius_m" in item and not _is_number(item["radius_m"]):
-                problems.append(f"hierarchy[{k}].radius_m must be a number")
     if problems:
         raise ProfileError(f"{where}: " + "; ".join(problems))
 
@@ -186,6 +182,13 @@ def hierarchy_table(standard: Mapping[str, Any]) -> pd.DataFrame:
 
 def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(table[column], errors="coerce").astype(float)
+
+
+def _flag(met: pd.Series, value: pd.Series) -> pd.arrays.BooleanArray:
+    """``met`` as nullable booleans, missing where ``value`` is."""
+    ok = pd.array(met, dtype="boolean")
+    ok[value.isna().to_numpy()] = pd.NA
+    return ok
 
 
 def compliance_indicators(
@@ -242,17 +245,16 @@ def compliance_indicators(
     out = table.copy()
     status: dict[str, str] = {}
     notes: list[str] = []
-    defined: dict[str, str] = {}
+    defined: dict[str, tuple[str, tuple[Any, ...]]] = {}
 
     def _claim(column: str, owner: str, spec: tuple[Any, ...]) -> bool:
-        key = f"{owner}|{spec}"
+        """True the first time ``column`` is defined; later definitions must repeat ``spec``."""
         if column in defined:
-            if defined[column].split("|", 1)[1] != str(spec):
-                raise ProfileError(
-                    f"column {column!r} is defined differently by {defined[column].split('|')[0]} and {owner}"
-                )
+            first_owner, first_spec = defined[column]
+            if first_spec != spec:
+                raise ProfileError(f"column {column!r} is defined differently by {first_owner} and {owner}")
             return False
-        defined[column] = key
+        defined[column] = (owner, spec)
         return True
 
     for std in standards:
@@ -281,22 +283,18 @@ def compliance_indicators(
             st = rule_status(std, level, city_levels=city_levels, legal_level=pc.get("legal_level"))
             status[flag] = st
             target = float(pc["target_m2"])
-            if pc["indicator"] in out:
+            present = pc["indicator"] in out
+            if present:
                 value = _numeric(out, pc["indicator"])
-                ok = pd.array(value >= target, dtype="boolean")
-                ok[value.isna().to_numpy()] = pd.NA
-                out[flag] = ok
-                if _claim(col, sid, ("per_capita", pc["indicator"], target)):
-                    out[col] = (target - value).clip(lower=0.0)
-                    status[col] = st
+                out[flag] = _flag(value >= target, value)
             else:
                 out[flag] = pd.array([pd.NA] * len(out), dtype="boolean")
-                if _claim(col, sid, ("per_capita", pc["indicator"], target)):
-                    out[col] = np.nan
-                    status[col] = st
                 notes.append(
                     f"{sid}:{pc['id']}: indicator {pc['indicator']} is missing; flag and {col} are NA"
                 )
+            if _claim(col, sid, ("per_capita", pc["indicator"], target)):
+                out[col] = (target - value).clip(lower=0.0) if present else np.nan
+                status[col] = st
 
         for check in std.get("checks", []) or []:
             flag = flag_column(sid, str(check["id"]))
@@ -309,9 +307,7 @@ def compliance_indicators(
                 notes.append(f"{sid}:{check['id']}: indicator {ind} is not available{hint}; {flag} is NA")
                 continue
             value = _numeric(out, ind)
-            ok = pd.array(OPS[check["op"]](value, float(check["threshold"])), dtype="boolean")
-            ok[value.isna().to_numpy()] = pd.NA
-            out[flag] = ok
+            out[flag] = _flag(OPS[check["op"]](value, float(check["threshold"])), value)
     out.attrs["rule_status"] = status
     out.attrs["notes"] = notes
     for note in notes:

@@ -14,8 +14,9 @@ import shapely
 
 from ._log import get_logger
 from ._validate import check_input_path
-from .errors import InputError
+from .errors import CRSError, InputError, InputFileError
 from .profiles import CityProfile, load_city, load_rth_rules
+from .projection import to_metric
 from .study_area import RasterSources, StudyArea
 
 __all__ = ["load_study_area", "file_sha256"]
@@ -40,7 +41,7 @@ def file_sha256(path: PathLike) -> str:
     return h.hexdigest()
 
 
-def _empty_points() -> gpd.GeoDataFrame:
+def _empty_green() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"osmid": pd.Series(dtype=str), "rth_jenis": pd.Series(dtype=str), "is_public": pd.Series(dtype=bool),
          "area_m2": pd.Series(dtype=float)},
@@ -48,24 +49,14 @@ def _empty_points() -> gpd.GeoDataFrame:
     )
 
 
-def _empty_polygons() -> gpd.GeoDataFrame:
-    return _empty_points()
-
-
 def _read_vector(path: PathLike, *, what: str) -> gpd.GeoDataFrame:
-    from .errors import InputFileError
-
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise InputFileError(f"cannot read {what} {path}: {exc}; expected a GeoJSON, GeoPackage or Shapefile") from exc
     if gdf.crs is None:
-        from .errors import CRSError
-
         raise CRSError(f"{what} {path} has no CRS; expected one (e.g. EPSG:4326)")
     if gdf.geometry.has_z.any():
-        import shapely
-
         gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values), crs=gdf.crs)
     return gdf
 
@@ -196,18 +187,21 @@ def load_study_area(
         zones, join_report = _population.join_population(zones, table, city=profile)
         zones = dict(zones)
         record("population", population)
-        unmatched = join_report.get("unmatched_zones", []) if isinstance(join_report, dict) else []
+        unmatched = join_report["unmatched_zones"]
         if unmatched:
             notes.append(f"population: {len(unmatched)} zone(s) not matched: {unmatched[:10]}")
             excluded["population_unmatched_zones"] = len(unmatched)
-        if isinstance(join_report, dict):
-            notes += [str(n) for n in join_report.get("notes", [])]
-            # zones named but not coded in the boundary file take the table's official codes
-            zones, code_notes = _population.adopt_codes(zones, join_report, city=profile)
-            zones = dict(zones)
-            notes += code_notes
+        notes += [str(n) for n in join_report["notes"]]
+        # zones named but not coded in the boundary file take the table's official codes
+        zones, code_notes = _population.adopt_codes(zones, join_report, city=profile)
+        zones = dict(zones)
+        notes += code_notes
 
-    qa = {"boundaries": _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)}
+    # zones_from_file measured its level already (geometry is unchanged by the population join)
+    qa = {
+        "boundaries": zones[lowest].attrs.get("qa")
+        or _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)
+    }
     if qa["boundaries"]["n_overlapping_pairs"] or qa["boundaries"]["n_gaps"]:
         b = qa["boundaries"]
         notes.append(
@@ -231,17 +225,17 @@ def load_study_area(
     if rth_rules is not None:
         record("rth_rules", rth_rules)
 
-    green_spaces, green_points, buildings, lines = _empty_polygons(), _empty_points(), None, None
+    green_spaces, green_points, buildings, lines = _empty_green(), _empty_green(), None, None
     if features is not None and len(features):
         metric_crs = profile.metric_crs
         green_spaces, green_points, report = _classify.classify_green_spaces(
             features, rules=rules, study_area=study_polygon, metric_crs=metric_crs
         )
-        for k, v in (report.get("excluded", {}) if isinstance(report, dict) else {}).items():
+        for k, v in report["excluded"].items():
             excluded[f"green_{k}"] = int(v)
         if "building" in features.columns:
             buildings = _classify.classify_buildings(features, metric_crs=metric_crs, rules=rules)
-            if study_polygon is not None and len(buildings):
+            if len(buildings):
                 # the polygon prepared and first: GEOS indexes its outline once for all the points
                 shapely.prepare(study_polygon)
                 inside = shapely.contains(study_polygon, buildings.geometry.representative_point().values)
@@ -262,8 +256,6 @@ def load_study_area(
         if "REMARK" in cgdf.columns:
             cand_parts.append(_siting.candidates_from_landcover(cgdf, profile.metric_crs))
         else:
-            from .projection import to_metric
-
             cg = to_metric(cgdf, profile.metric_crs, name="candidate parcels")
             cand_parts.append(gpd.GeoDataFrame({"source": "parcels"}, geometry=cg.geometry.values, crs=cg.crs))
         record("candidates", candidates)

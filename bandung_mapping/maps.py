@@ -35,7 +35,6 @@ import html
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +53,7 @@ from . import i18n
 from ._log import get_logger
 from ._validate import check_gdf
 from .errors import CRSError, EmptyAreaError, InputError, OutputError, RasterCoverageError, RasterError
+from .outputs import atomic_write
 from .profiles import CityProfile
 from .projection import STORAGE_CRS
 
@@ -502,7 +502,7 @@ class _ChoroplethControl(MacroElement):
         }
 
 
-def _new_map(bounds: list[list[float]], *, tiles: str | Sequence[str] | None, lang: str) -> folium.Map:
+def _new_map(bounds: list[list[float]], *, tiles: str | Sequence[str] | None) -> folium.Map:
     (south, west), (north, east) = bounds
     m = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
@@ -535,11 +535,9 @@ def _finish(m: folium.Map, *, credits: Iterable[str]) -> folium.Map:
     return m
 
 
-def _ensure_map(
-    m: folium.Map | None, gdf: gpd.GeoDataFrame, *, tiles: str | Sequence[str] | None, lang: str
-) -> folium.Map:
+def _ensure_map(m: folium.Map | None, gdf: gpd.GeoDataFrame, *, tiles: str | Sequence[str] | None) -> folium.Map:
     if m is None:
-        return _new_map(latlon_bounds(gdf), tiles=tiles, lang=lang)
+        return _new_map(latlon_bounds(gdf), tiles=tiles)
     if not isinstance(m, folium.Map):
         raise InputError(f"m must be a folium.Map (or None for a new map), got {type(m).__name__}")
     return m
@@ -570,7 +568,6 @@ def _layer_input(
     m: folium.Map | None,
     *,
     name: str,
-    lang: str,
     tiles: str | Sequence[str] | None,
     columns: Iterable[str] = (),
     geom_types=None,
@@ -583,7 +580,7 @@ def _layer_input(
     gdf = _check_4326able(data, name=name, columns=columns, geom_types=geom_types)
     if len(gdf) == 0:
         return None, _empty_layer(m, name)
-    return gdf, _ensure_map(m, gdf, tiles=tiles, lang=lang)
+    return gdf, _ensure_map(m, gdf, tiles=tiles)
 
 
 def _geojson_layer(
@@ -779,7 +776,7 @@ def zone_map(
     if not present:
         log.info("no indicator column with data; zones drawn as outlines")
 
-    m = _ensure_map(m, zones[top or lowest], tiles=tiles, lang=lang)
+    m = _ensure_map(m, zones[top or lowest], tiles=tiles)
     city_name = city.name if city is not None else ""
     _Header(
         title if title is not None else (i18n.text("map_title", lang, city=city_name) if city_name else None),
@@ -912,7 +909,6 @@ def green_space_layer(
         green_spaces,
         m,
         name="green_spaces",
-        lang=lang,
         tiles=tiles,
         columns=["rth_jenis"],
         geom_types=["Polygon", "MultiPolygon"],
@@ -1092,7 +1088,7 @@ def building_layer(
     b = _check_4326able(buildings, name="buildings")
     if len(b) == 0:
         raise EmptyAreaError("buildings is empty; expected at least one building to draw")
-    m = _ensure_map(m, b, tiles=tiles, lang=lang)
+    m = _ensure_map(m, b, tiles=tiles)
     crs = city.metric_crs if city is not None else None
     if len(b) > max_features:
         grid = building_grid(b, cell_m=cell_m, crs=crs)
@@ -1180,7 +1176,7 @@ def access_gap_layer(
     """
     lang = i18n.check_lang(lang)
     pts, m = _layer_input(
-        access_gaps, m, name="access_gaps", lang=lang, tiles=tiles, columns=["dist_to_green_m"], geom_types=["Point"]
+        access_gaps, m, name="access_gaps", tiles=tiles, columns=["dist_to_green_m"], geom_types=["Point"]
     )
     if pts is None:
         return m
@@ -1254,7 +1250,7 @@ def candidate_site_layer(
     """
     lang = i18n.check_lang(lang)
     cs, m = _layer_input(
-        candidate_sites, m, name="candidate_sites", lang=lang, tiles=tiles, geom_types=["Polygon", "MultiPolygon"]
+        candidate_sites, m, name="candidate_sites", tiles=tiles, geom_types=["Polygon", "MultiPolygon"]
     )
     if cs is None:
         return m
@@ -1418,7 +1414,7 @@ def raster_overlay(
     rgba[..., 3] = np.where(np.isfinite(out), 255, 0).astype(np.uint8)
     west, south, east, north = transform_bounds(web, STORAGE_CRS, left, bottom, right, top)
     bounds = _latlon_box(west, south, east, north)
-    m = m if m is not None else _new_map(bounds, tiles=tiles, lang=lang)
+    m = m if m is not None else _new_map(bounds, tiles=tiles)
     label = name or i18n.text("raster", lang, name=p.stem)
     layer = folium.raster_layers.ImageOverlay(
         rgba,
@@ -1590,32 +1586,6 @@ def render_html(m: folium.Map, *, self_contained: bool = True) -> str:
     return _make_self_contained(page) if self_contained else page
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise OutputError(f"output folder does not exist: {folder}")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write in {folder}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, self_contained: bool = True) -> Path:
     """Write ``m`` as an HTML file, atomically.
 
@@ -1638,6 +1608,6 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, self_contained: boo
     """
     out = Path(path)
     page = render_html(m, self_contained=self_contained)
-    _atomic_write_bytes(out, page.encode("utf-8"))
+    atomic_write(out, lambda tmp: tmp.write_bytes(page.encode("utf-8")))
     log.info("wrote map %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return out

@@ -114,8 +114,7 @@ def _normalise(
             out[str(col)] = values
     out["source"] = source
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=gdf.crs).values, crs=gdf.crs)
-    result = result.rename_geometry("geometry") if result.geometry.name != "geometry" else result
-    if result.crs is not None and not result.crs.equals(STORAGE_CRS):
+    if not result.crs.equals(STORAGE_CRS):
         result = result.to_crs(STORAGE_CRS)
     if result.has_z.any():
         result["geometry"] = shapely.force_2d(result.geometry.values)

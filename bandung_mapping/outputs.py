@@ -58,6 +58,10 @@ def check_output_dir(out_dir: str | os.PathLike[str]) -> Path:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
+    The temporary name keeps the suffix of ``path`` (``.a.1f2e3d4c.tmp.tif`` for ``a.tif``),
+    so writers that pick the format from the extension (GDAL, pandas) see the right one.
+    The folder of ``path`` must exist, else :class:`OutputError` is raised.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -68,6 +72,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     'hello'
     """
     target = Path(path)
+    if not target.parent.is_dir():
+        raise OutputError(f"output folder does not exist: {target.parent}; expected an existing folder")
     tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
     try:
         yield tmp

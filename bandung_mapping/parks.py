@@ -246,10 +246,6 @@ def parks_from_csv(
     return out
 
 
-def _segments(quad_segs: int) -> int:
-    return 4 * quad_segs
-
-
 def parks_as_discs(parks_metric: gpd.GeoDataFrame, *, quad_segs: int = 16) -> gpd.GeoDataFrame:
     """Return each park point as a disc of the park's official area (an approximation).
 
@@ -292,7 +288,7 @@ def parks_as_discs(parks_metric: gpd.GeoDataFrame, *, quad_segs: int = 16) -> gp
             f"parks_metric has {int(bad.sum())} point(s) without an area_m2 (missing or negative); a disc "
             "needs an area. Select parks with parks[parks['area_m2'] >= 0] first."
         )
-    n = _segments(quad_segs)
+    n = 4 * quad_segs  # sides of the polygon shapely.buffer draws
     radius = np.sqrt(area.to_numpy(dtype=float) / (n / 2 * np.sin(2 * np.pi / n)))
     out = parks_metric.copy()
     out["disc_radius_m"] = radius

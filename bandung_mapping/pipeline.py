@@ -17,6 +17,7 @@ import pandas as pd
 from ._log import get_logger, progress_enabled
 from .indicators import aggregate_levels, zone_indicators
 from .outputs import StagedOutput, write_geopackage, write_json, write_xlsx, write_zone_tables
+from .projection import STORAGE_CRS, to_storage
 from .study_area import StudyArea
 
 __all__ = ["ReportResult", "measure", "Measures", "run_report"]
@@ -52,11 +53,11 @@ class Measures:
         """
         out = {}
         for lv, table in self.tables.items():
-            geo = study.zones[lv][["zone_id", "geometry"]].to_crs("EPSG:4326")
+            geo = to_storage(study.zones[lv][["zone_id", "geometry"]])
             geo["zone_id"] = geo["zone_id"].astype(str)
             t = table.reset_index(drop=True)
             out[lv] = gpd.GeoDataFrame(t.merge(geo, on="zone_id", how="left"), geometry="geometry",
-                                       crs="EPSG:4326")
+                                       crs=STORAGE_CRS)
         return out
 
 
@@ -68,6 +69,9 @@ class ReportResult:
     files: list[Path]
     measures: Measures
     run_info: dict[str, Any]
+
+
+_MEASURE_STEPS = ["indicators", "rasters", "access", "distances", "compliance", "siting"]
 
 
 class _Steps:
@@ -123,13 +127,13 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     ['kelurahan', 'kecamatan', 'kota']
     """
     own_steps = steps is None
-    steps = steps or _Steps(["indicators", "rasters", "access", "distances", "compliance", "siting"], progress)
+    steps = steps or _Steps(_MEASURE_STEPS, progress)
     levels = list(study.city.levels)
     crs = study.metric_crs
-    zones_m = {lv: study.zones[lv].to_crs(crs) for lv in levels}
-    green_m = study.green_spaces.to_crs(crs)
-    points_m = study.green_points.to_crs(crs) if study.green_points is not None else None
-    buildings_m = study.buildings.to_crs(crs) if study.buildings is not None else None
+    zones_m = {lv: study.metric(lv) for lv in levels}
+    green_m = study.metric("green_spaces")
+    points_m = study.metric("green_points")
+    buildings_m = study.metric("buildings")
     methods: dict[str, Any] = {}
     notes: list[str] = []
 
@@ -189,7 +193,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     notes += list(access_result.notes)
 
     def building_distances() -> gpd.GeoDataFrame | None:
-        if study.buildings is None or buildings_m is None or len(buildings_m) == 0:
+        if buildings_m is None or len(buildings_m) == 0:
             return study.buildings
         parts = [green_m] if green_given and len(green_m) else []
         if green_given and points_m is not None and "area_m2" in points_m:
@@ -230,7 +234,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
         dist_col = f"dist__{spec['column']}"
         served = pts[dist_col] if dist_col in pts else pts.get(f"served__{spec['column']}")
         return _siting.candidate_sites(
-            study.candidates.to_crs(crs), zones_low, pts, served,
+            study.metric("candidates"), zones_low, pts, served,
             min_area_m2=max(float(spec["min_area_m2"]), 1.0), radius_m=float(spec["radius_m"]),
             exclude_metric=green_m, buildings_metric=buildings_m, tile_m=100,
         )
@@ -309,8 +313,7 @@ def run_report(
     t0 = time.perf_counter()
     lang = lang or study.city.default_language
     levels = list(study.city.levels)
-    names = ["indicators", "rasters", "access", "distances", "compliance", "siting", "tables", "map", "report"]
-    steps = _Steps(names, progress)
+    steps = _Steps([*_MEASURE_STEPS, "tables", "map", "report"], progress)
     with StagedOutput(out_dir) as staged:
         m = measure(study, progress=progress, steps=steps)
         geo_tables = m.with_geometry(study)
@@ -354,9 +357,10 @@ def run_report(
 
         steps.run("map", map_)
 
+        versions = _versions()
         run_info: dict[str, Any] = {
             "tool": "bandung-mapping",
-            "version": _versions().get("bandung-mapping", ""),
+            "version": versions.get("bandung-mapping", ""),
             "created": started.isoformat(timespec="seconds"),
             "command": command or [],
             "city": {
@@ -385,7 +389,7 @@ def run_report(
                                                               "area_m2" in study.green_points and
                                                               study.green_points["area_m2"].notna().any())},
             "notes": study.notes + m.notes,
-            "versions": _versions(),
+            "versions": versions,
         }
 
         def report_() -> None:

@@ -38,6 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._codes import period_column, period_columns
 from ._log import get_logger
 from ._validate import check_gdf, check_input_path
 from .errors import EmptyAreaError, InputError, InputFileError, JoinError
@@ -67,6 +68,23 @@ FUZZY_CUTOFF = 0.75
 
 def _city(city: str | os.PathLike[str] | CityProfile) -> CityProfile:
     return city if isinstance(city, CityProfile) else load_city(city)
+
+
+def _zone_levels(
+    zones: Mapping[str, gpd.GeoDataFrame] | gpd.GeoDataFrame, prof: CityProfile
+) -> tuple[bool, dict[str, gpd.GeoDataFrame], list[str]]:
+    """Check the ``zones`` argument: (given as one GeoDataFrame?, level -> zones, levels lowest first)."""
+    single = isinstance(zones, gpd.GeoDataFrame)
+    if single:
+        levels_in = {prof.lowest_level: zones}
+    elif isinstance(zones, Mapping) and zones:
+        levels_in = dict(zones)
+    else:
+        raise InputError("zones must be a dict of level -> GeoDataFrame or a GeoDataFrame")
+    order = [lev for lev in prof.levels if lev in levels_in] or list(levels_in)
+    for lev in order:
+        check_gdf(levels_in[lev], name=f"zones[{lev!r}]", columns=["zone_id", "zone_name", "parent_id"])
+    return single, levels_in, order
 
 
 def normalise_name(name: object) -> str:
@@ -198,10 +216,9 @@ def read_population(
     value_col = cfg["value_column"]
     pattern = cfg.get("value_column_pattern")
     if pattern and not ycol and (year is not None or period is not None or value_col not in df.columns):
-        from ._codes import period_column
-
         value_col = period_column(df.columns, pattern=str(pattern), year=year, period=period)
-        chosen_year, chosen_period = _codes_date(value_col, str(pattern))
+        chosen_year, chosen_period = period_columns([value_col], pattern=str(pattern))[value_col]
+        chosen_period = chosen_period or None
     if value_col not in df.columns:
         raise InputError(f"{p.name}: value column {value_col!r} not in the table; it has {list(df.columns)}")
     value = pd.to_numeric(df[value_col], errors="coerce")
@@ -254,13 +271,6 @@ def read_population(
         f"{out['population'].sum():,.0f}",
     )
     return out
-
-
-def _codes_date(column: str, pattern: str) -> tuple[int | None, int | None]:
-    from ._codes import period_columns
-
-    year, period = period_columns([column], pattern=pattern).get(column, (None, None))
-    return year, (period or None)
 
 
 def _read_table(p: Path, *, encoding: str | None) -> pd.DataFrame:
@@ -343,16 +353,7 @@ def join_population(
         raise InputError("table must be a DataFrame with columns name, population (from read_population)")
     if not 0 < fuzzy_cutoff <= 1:
         raise InputError(f"fuzzy_cutoff must be in (0, 1], got {fuzzy_cutoff}")
-    single = isinstance(zones, gpd.GeoDataFrame)
-    if single:
-        levels_in = {prof.lowest_level: zones}
-    elif isinstance(zones, Mapping) and zones:
-        levels_in = dict(zones)
-    else:
-        raise InputError("zones must be a dict of level -> GeoDataFrame or a GeoDataFrame")
-    order = [lev for lev in prof.levels if lev in levels_in] or list(levels_in)
-    for lev in order:
-        check_gdf(levels_in[lev], name=f"zones[{lev!r}]", columns=["zone_id", "zone_name", "parent_id"])
+    single, levels_in, order = _zone_levels(zones, prof)
     lowest = levels_in[order[0]]
     parent_names: dict[str, str] = {}
     if len(order) > 1:
@@ -686,16 +687,8 @@ def adopt_codes(
     prof = _city(city)
     if not isinstance(report, Mapping) or not isinstance(report.get("zone_codes"), Mapping):
         raise InputError("report must be the report of join_population (with its zone_codes)")
-    single = isinstance(zones, gpd.GeoDataFrame)
-    if single:
-        levels_in = {prof.lowest_level: zones}
-    elif isinstance(zones, Mapping) and zones:
-        levels_in = dict(zones)
-    else:
-        raise InputError("zones must be a dict of level -> GeoDataFrame or a GeoDataFrame")
-    order = [lev for lev in prof.levels if lev in levels_in] or list(levels_in)
+    single, levels_in, order = _zone_levels(zones, prof)
     for lev in order:
-        check_gdf(levels_in[lev], name=f"zones[{lev!r}]", columns=["zone_id", "zone_name", "parent_id"])
         dup = levels_in[lev]["zone_id"].astype(str).duplicated()
         if dup.any():
             raise InputError(

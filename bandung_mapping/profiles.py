@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,9 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ProfileError(f"profile {p.name} is not valid TOML: {exc}") from exc
 
 
-def check_keys(data: dict[str, Any], allowed: set[str], *, where: str, required: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def check_keys(
+    data: dict[str, Any], allowed: AbstractSet[str], *, where: str, required: AbstractSet[str] = frozenset()
+) -> None:
     """Refuse unknown keys (naming the closest allowed one) and missing required keys."""
     problems = []
     for key in data:

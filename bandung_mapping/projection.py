@@ -26,7 +26,7 @@ def estimate_utm_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     """
     if gdf.crs is None:
         raise CRSError("cannot estimate a UTM zone: the input has no CRS; set one with .set_crs()")
-    if len(gdf) == 0 or gdf.total_bounds is None:
+    if len(gdf) == 0:
         raise EmptyAreaError("cannot estimate a UTM zone of an empty layer")
     return gdf.estimate_utm_crs()
 

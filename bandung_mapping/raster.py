@@ -50,6 +50,7 @@ import numpy as np
 import pyproj
 
 from ._log import get_logger
+from ._validate import check_choice
 from .errors import (
     BandungMappingError,
     CRSError,
@@ -60,6 +61,7 @@ from .errors import (
     RasterCoverageError,
     RasterError,
 )
+from .outputs import atomic_path
 
 log = get_logger(__name__)
 
@@ -442,8 +444,6 @@ def resolve_scaling(
     RasterError
         For a Sentinel-2 band whose BOA offset is recorded nowhere and not given.
     """
-    from ._validate import check_choice
-
     check_choice(sensor, name="sensor", choices=SENSORS)
     ref = parse_band_ref(ref)
     with _open(ref) as src:
@@ -496,6 +496,13 @@ def _same_grid(src: Any, grid: Grid) -> tuple[int, int] | None:
     return int(round(row)), int(round(col))
 
 
+def _nodata_to_nan(arr: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Set the cells of float ``arr`` equal to ``nodata`` (NaN included) to NaN, in place."""
+    if nodata is not None:
+        arr[np.isnan(arr) if np.isnan(nodata) else arr == np.float32(nodata)] = np.nan
+    return arr
+
+
 def read_values(
     ref: str | os.PathLike[str] | BandRef,
     grid: Grid,
@@ -526,9 +533,7 @@ def read_values(
             rr1, cc1 = min(r0 + grid.height, src.height), min(c0 + grid.width, src.width)
             if rr1 > rr0 and cc1 > cc0:
                 arr = src.read(ref.band, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0)).astype(np.float32)
-                if nd is not None:
-                    arr[np.isnan(arr) if np.isnan(nd) else arr == np.float32(nd)] = np.nan
-                out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = arr
+                out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = _nodata_to_nan(arr, nd)
             return out
         try:
             b = transform_bounds(grid.crs.to_wkt(), src.crs, *grid.bounds, densify_pts=21)
@@ -542,9 +547,7 @@ def read_values(
         if c1 <= c0 or r1 <= r0:
             return out
         win = Window(c0, r0, c1 - c0, r1 - r0)
-        arr = src.read(ref.band, window=win).astype(np.float32)
-        if nd is not None:
-            arr[np.isnan(arr) if np.isnan(nd) else arr == np.float32(nd)] = np.nan
+        arr = _nodata_to_nan(src.read(ref.band, window=win).astype(np.float32), nd)
         reproject(
             arr, out,
             src_transform=src.window_transform(win), src_crs=src.crs, src_nodata=np.nan,
@@ -620,8 +623,6 @@ def valid_mask(values: np.ndarray, *, kind: str) -> np.ndarray:
 
     ``"binary"`` keeps non-zero cells (like a GDAL dataset mask).
     """
-    from ._validate import check_choice
-
     check_choice(kind, name="mask kind", choices=MASK_KINDS)
     if kind == "scl":
         return scl_valid(values)
@@ -989,8 +990,7 @@ def write_ndvi(
     red_ref, nir_ref = parse_band_ref(red), parse_band_ref(nir)
     mask_ref = parse_band_ref(mask) if mask is not None else None
     kind = mask_kind or default_mask_kind(sensor)
-    if kind not in MASK_KINDS:
-        raise InputError(f"mask_kind must be one of {list(MASK_KINDS)}, got {kind!r}")
+    check_choice(kind, name="mask_kind", choices=MASK_KINDS)
     if not isinstance(block_size, int) or block_size < 16:
         raise InputError(f"block_size must be an integer >= 16, got {block_size!r}")
     block_size = max(256, (block_size // 256) * 256) if block_size >= 256 else block_size
@@ -1017,7 +1017,6 @@ def write_ndvi(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part.tif", dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    final_tmp = tmp.with_name(tmp.name.replace(".part.tif", ".cog.tif"))
     n_valid = 0
     try:
         with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(tmp, "w", **profile) as dst:
@@ -1028,27 +1027,25 @@ def write_ndvi(
                 dst.write(block, 1, window=window)
             dst.update_tags(**tags)
             dst.set_band_description(1, "NDVI")
-        if _cog_available():
-            with rasterio.Env(GDAL_CACHEMAX=256):
-                rasterio.shutil.copy(tmp, final_tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
-                                     BLOCKSIZE=str(tile), OVERVIEWS="AUTO", RESAMPLING="AVERAGE",
-                                     BIGTIFF="IF_SAFER")
-        else:  # pragma: no cover - GDAL < 3.1
-            factors = [f for f in (2, 4, 8, 16, 32, 64) if min(grid.width, grid.height) // f >= tile // 2]
-            with rasterio.open(tmp, "r+") as ds:
-                if factors:
-                    ds.build_overviews(factors, Resampling.average)
-            rasterio.shutil.copy(tmp, final_tmp, driver="GTiff", TILED="YES", COPY_SRC_OVERVIEWS="YES",
-                                 COMPRESS="DEFLATE", PREDICTOR="3", BLOCKXSIZE=str(tile),
-                                 BLOCKYSIZE=str(tile))
-        os.replace(final_tmp, out)
+        with atomic_path(out) as final_tmp:
+            if _cog_available():
+                with rasterio.Env(GDAL_CACHEMAX=256):
+                    rasterio.shutil.copy(tmp, final_tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
+                                         BLOCKSIZE=str(tile), OVERVIEWS="AUTO", RESAMPLING="AVERAGE",
+                                         BIGTIFF="IF_SAFER")
+            else:  # pragma: no cover - GDAL < 3.1
+                factors = [f for f in (2, 4, 8, 16, 32, 64) if min(grid.width, grid.height) // f >= tile // 2]
+                with rasterio.open(tmp, "r+") as ds:
+                    if factors:
+                        ds.build_overviews(factors, Resampling.average)
+                rasterio.shutil.copy(tmp, final_tmp, driver="GTiff", TILED="YES", COPY_SRC_OVERVIEWS="YES",
+                                     COMPRESS="DEFLATE", PREDICTOR="3", BLOCKXSIZE=str(tile),
+                                     BLOCKYSIZE=str(tile))
     except BandungMappingError:
         raise
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}") from exc
     finally:
-        for p in (tmp, final_tmp):
-            if p.exists():
-                p.unlink()
+        tmp.unlink(missing_ok=True)
     log.info("wrote NDVI %s (%d x %d px, %s valid)", out, grid.width, grid.height, f"{n_valid:,}")
     return out

@@ -32,7 +32,7 @@ import pandas as pd
 from . import i18n
 from ._log import get_logger
 from .errors import EmptyAreaError, InputError
-from .maps import _atomic_write_bytes
+from .outputs import atomic_write
 from .profiles import CityProfile
 
 log = get_logger(__name__)
@@ -106,6 +106,11 @@ def _check_tables(zone_tables: object, city: object) -> tuple[dict[str, pd.DataF
             raise EmptyAreaError(f"zone_tables[{level!r}] is empty; expected at least one zone")
         tables[level] = pd.DataFrame(t.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
     return tables, list(tables)
+
+
+def _any_column(tables: Mapping[str, pd.DataFrame], columns: Iterable[str]) -> bool:
+    """True when any table has any of ``columns``."""
+    return any(c in t for t in tables.values() for c in columns)
 
 
 def _num(value: Any) -> float:
@@ -241,8 +246,8 @@ def _compliance(
         check_label = _localized(
             meta.get("label") or meta.get("description") or meta.get("name"), lang
         ) or check.replace("_", " ")
-        value = summary.get(col, None) if col in summary.index else None
-        if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        value = summary.get(col)
+        if value is None or pd.isna(value):
             result, css = i18n.text("unknown", lang), "unknown"
         elif bool(value):
             result, css = i18n.text("met", lang), "ok"
@@ -322,16 +327,9 @@ def _rankings(
 def _bar_chart(
     names: list[str], values: np.ndarray, *, xlabel: str, target: float | None, target_label: str, lang: str
 ) -> str:
+    """Horizontal bars of ``values`` (sorted), as a base64 PNG."""
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # glyphs missing from the default font (e.g. Hangul)
-        return _draw_bars(names, values, xlabel=xlabel, target=target, target_label=target_label, lang=lang)
-
-
-def _draw_bars(
-    names: list[str], values: np.ndarray, *, xlabel: str, target: float | None, target_label: str, lang: str
-) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -354,9 +352,11 @@ def _draw_bars(
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: i18n.format_number(x, "id", decimals=0)))
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # glyphs missing from the default font (e.g. Hangul)
+        fig.tight_layout()
+        fig.savefig(buf, format="png")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -418,7 +418,7 @@ def _sources(tables: dict[str, pd.DataFrame], run_info: Mapping[str, Any], lang:
             "date": str(run_info.get("osm_date", "") or ""),
         }
     ]
-    if any(c in t for t in tables.values() for c in _RASTER_COLUMNS):
+    if _any_column(tables, _RASTER_COLUMNS):
         out.append(
             {
                 "name": "Sentinel-2 (Copernicus)",
@@ -488,14 +488,13 @@ def render_report(
     def t(key: str, **fields: Any) -> str:
         return i18n.text(key, lang, **fields)
 
-    methods = [
-        t("method_rth", crs=city.metric_crs),
-    ]
+    has_raster = _any_column(tables, _RASTER_COLUMNS)
+    methods = [t("method_rth", crs=city.metric_crs)]
     if len(levels) > 1:
         methods.append(t("method_levels", upper=summary_label, lower=lowest_label))
-    if any(c in tb for tb in tables.values() for c in _RASTER_COLUMNS):
+    if has_raster:
         methods.append(t("method_raster"))
-    if any(c in tb for tb in tables.values() for c in _ACCESS_COLUMNS):
+    if _any_column(tables, _ACCESS_COLUMNS):
         methods.append(t("method_access"))
     if green_spaces is not None and hasattr(green_spaces, "__len__"):
         n_public = (
@@ -512,7 +511,7 @@ def render_report(
             )
         )
     caveats = [t("caveat_osm"), t("caveat_tags")]
-    if any(c in tb for tb in tables.values() for c in _RASTER_COLUMNS):
+    if has_raster:
         caveats.append(t("caveat_satellite"))
     caveats += [t("caveat_population", level=lowest_label), t("caveat_boundaries")]
 
@@ -607,7 +606,7 @@ def write_report(
         title=title,
         charts=charts,
     )
-    _atomic_write_bytes(out, page.encode("utf-8"))
+    atomic_write(out, lambda tmp: tmp.write_bytes(page.encode("utf-8")))
     log.info("wrote report %s (%.0f kB)", out, out.stat().st_size / 1e3)
     if pdf:
         _write_pdf(page, out.with_suffix(".pdf"))
@@ -621,7 +620,7 @@ def _write_pdf(page: str, path: Path) -> Path | None:
         log.warning("PDF skipped: weasyprint is not installed (pip install weasyprint)")
         return None
     data = weasyprint.HTML(string=page).write_pdf()
-    _atomic_write_bytes(path, data)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
     log.info("wrote %s", path)
     return path
 
@@ -732,6 +731,6 @@ def write_batch_reports(
             title=t("index_title", level=level_label, city=city.name),
         )
     )
-    index = _atomic_write_bytes(folder / "index.html", page.encode("utf-8"))
+    index = atomic_write(folder / "index.html", lambda tmp: tmp.write_bytes(page.encode("utf-8")))
     log.info("wrote %d %s reports and %s", len(rows), by_level, index)
     return index

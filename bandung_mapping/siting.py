@@ -264,9 +264,7 @@ def candidate_sites(
     gains: list[float] = []
     remaining = weight.copy()
     for _ in range(int(top_n)):
-        gain = cover @ remaining
-        if picks:
-            gain[picks] = -1.0
+        gain = cover @ remaining  # a picked site's people are all served: it gains 0 and is not picked again
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             break

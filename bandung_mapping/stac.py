@@ -8,6 +8,7 @@ Search results are cached on disk, keyed by a hash of the request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -19,7 +20,8 @@ from typing import Any
 from . import raster as _r
 from . import settings
 from ._log import get_logger
-from .errors import InputError, NetworkDownloadError
+from .errors import InputError, NetworkDownloadError, RasterError
+from .outputs import atomic_path, atomic_write
 
 log = get_logger(__name__)
 
@@ -48,9 +50,7 @@ def _cache_path(key: dict[str, Any]) -> Path:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def find_sentinel2(
@@ -148,10 +148,8 @@ def stac_boa_offset(item: Any) -> float | None:
         return 0.0
     baseline = props.get("s2:processing_baseline", props.get("sentinel:processing_baseline"))
     if baseline is not None:
-        try:
-            return _r.S2_BOA_OFFSET_NEW if float(baseline) >= 4.0 else 0.0
-        except ValueError:
-            pass
+        with contextlib.suppress(RasterError):  # an unreadable baseline says nothing
+            return _r._baseline_offset(str(baseline))
     return None
 
 
@@ -189,7 +187,6 @@ def _copy_window(href: str, area: Any, out: Path, tags: dict[str, str]) -> Path:
     env = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_HTTP_USERAGENT": settings.http_user_agent,
            "GDAL_HTTP_TIMEOUT": str(int(math.ceil(settings.requests_timeout))), "GDAL_HTTP_MAX_RETRY": "3",
            "GDAL_HTTP_RETRY_DELAY": "2"}
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.tif")
     try:
         with rasterio.Env(**env):
             grid = _r.area_grid(_r.BandRef(href), area, margin=2)
@@ -203,13 +200,10 @@ def _copy_window(href: str, area: Any, out: Path, tags: dict[str, str]) -> Path:
                     "nodata": src.nodata if src.nodata is not None else 0, "compress": "deflate",
                 }
         out.parent.mkdir(parents=True, exist_ok=True)
-        with rasterio.open(tmp, "w", **profile) as dst:
+        with atomic_path(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data, 1)
             dst.update_tags(**tags)
-        os.replace(tmp, out)
     except (RasterioError, OSError) as exc:
-        if tmp.exists():
-            tmp.unlink()
         raise NetworkDownloadError(
             f"could not read {href} ({type(exc).__name__}: {exc}); check the connection, or that the "
             "asset still exists"
@@ -267,10 +261,10 @@ def read_stac_bands(
     baseline = str(item.properties.get("s2:processing_baseline", ""))
     out_dir = Path(folder) if folder is not None else Path(settings.cache_folder) / "stac" / item.id
     digest = hashlib.sha256(json.dumps([round(v, 6) for v in bbox]).encode()).hexdigest()[:10]
-    tags = {"BOA_ADD_OFFSET": repr(float(offset)), "PROCESSING_BASELINE": baseline or "unknown",
-            "STAC_ITEM": item.id, "SOURCE": "Copernicus Sentinel data, via STAC"}
-    if not baseline:
-        del tags["PROCESSING_BASELINE"]
+    tags = {"BOA_ADD_OFFSET": repr(float(offset)), "STAC_ITEM": item.id,
+            "SOURCE": "Copernicus Sentinel data, via STAC"}
+    if baseline:
+        tags["PROCESSING_BASELINE"] = baseline
     paths: dict[str, str | None] = {}
     for role in ("red", "nir", "scl"):
         if role == "scl" and not with_scl:

@@ -95,7 +95,7 @@ class StudyArea:
     @property
     def lowest_level(self) -> str:
         """Name of the lowest zone level."""
-        return self.city.levels[0]
+        return self.city.lowest_level
 
     def metric(self, layer: str) -> gpd.GeoDataFrame | None:
         """Return layer ``layer`` (a zone level, ``green_spaces``, ``green_points``, ``buildings``) in metres."""

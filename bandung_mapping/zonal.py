@@ -237,16 +237,11 @@ def _measure(
                                    tree_threshold=tree_threshold)
         res = _exact(in_crs, arrays, grid)
     else:
-        tmpdir = tempfile.mkdtemp(prefix="bm-zonal-", dir=None)
-        layers = Path(tmpdir) / "layers.tif"
-        try:
+        with tempfile.TemporaryDirectory(prefix="bm-zonal-") as tmpdir:
+            layers = Path(tmpdir) / "layers.tif"
             _write_layers(sources, scheme, grid, layers, green_threshold=green_threshold,
                           tree_threshold=tree_threshold)
             res = _exact(in_crs, layers, grid)
-        finally:
-            if layers.exists():
-                layers.unlink()
-            os.rmdir(tmpdir)
     valid_cells = res["valid_sum"].fillna(0.0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         valid_pct = np.clip(np.where(area_cells > 0, 100.0 * valid_cells / area_cells, 0.0), 0.0, 100.0)

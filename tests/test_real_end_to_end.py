@@ -42,10 +42,15 @@ def daegu_run(shared_data, tmp_path_factory):
     return out
 
 
+def read_tables(run, levels):
+    """The indicator table of each level of a finished run, lowest first."""
+    return {lv: pd.read_csv(run / f"indicators_{lv}.csv") for lv in levels}
+
+
 def test_bandung_real_report(bandung_run):
-    counts = [len(pd.read_csv(bandung_run / f"indicators_{lv}.csv")) for lv in ("kelurahan", "kecamatan", "kota")]
-    assert counts == [151, 30, 1]
-    kota = pd.read_csv(bandung_run / "indicators_kota.csv").iloc[0]
+    tables = read_tables(bandung_run, ("kelurahan", "kecamatan", "kota"))
+    assert [len(t) for t in tables.values()] == [151, 30, 1]
+    kota = tables["kota"].iloc[0]
     assert kota["population"] == 2_530_448
     assert kota["area_ha"] == pytest.approx(16_822, rel=0.005)
     green = gpd.read_file(bandung_run / "indicators.gpkg", layer="green_spaces")
@@ -53,7 +58,7 @@ def test_bandung_real_report(bandung_run):
     assert 232.5 <= parks["area_m2"].sum() / 1e4 <= 234.5
     # satellite green cover from the Sentinel-2 scene classification, beside (not mixed with) RTH
     assert kota["green_cover_pct"] == pytest.approx(20.4, abs=0.5)
-    kel = pd.read_csv(bandung_run / "indicators_kelurahan.csv")
+    kel = tables["kelurahan"]
     assert kel["green_cover_pct"].median() == pytest.approx(10.2, abs=1.0)
     assert kota["rth_pct"] < kota["green_cover_pct"]
     for col in ["pop_within_300m_green_0_5ha_pct", "pop_within_400m_public_open_space_pct",
@@ -67,12 +72,12 @@ def test_bandung_real_report(bandung_run):
 
 
 def test_daegu_real_report(daegu_run):
-    counts = [len(pd.read_csv(daegu_run / f"indicators_{lv}.csv")) for lv in ("dong", "gu", "si")]
-    assert counts == [141, 8, 1]
-    si = pd.read_csv(daegu_run / "indicators_si.csv").iloc[0]
+    tables = read_tables(daegu_run, ("dong", "gu", "si"))
+    assert [len(t) for t in tables.values()] == [141, 8, 1]
+    si = tables["si"].iloc[0]
     assert si["population"] == 2_323_784
     assert si["park_area_per_capita_m2"] == pytest.approx(7.26, abs=0.05)
-    gu = pd.read_csv(daegu_run / "indicators_gu.csv")
+    gu = tables["gu"]
     assert (gu["park_area_per_capita_m2"] == gu["park_area_ha"] * 1e4 / gu["population"]).all()
     assert bool(si["ok__kr_urban_park_6m2__park_per_capita_6m2"]) is True
     assert bool(si["ok__daegu_park_target_2030__park_per_capita_12_5m2"]) is False
