@@ -65,9 +65,6 @@ def slug(text: object) -> str:
     return s or "zone"
 
 
-def _city(city: str | os.PathLike[str] | CityProfile) -> CityProfile:
-    return city if isinstance(city, CityProfile) else load_city(city)
-
 
 def _boundary_profile(city: CityProfile) -> dict[str, Any]:
     b = dict(city.boundaries)
@@ -191,7 +188,7 @@ def zones_from_gdf(
 ) -> dict[str, gpd.GeoDataFrame]:
     """Build every zone level from a GeoDataFrame of polygons (see :func:`zones_from_file`)."""
     check_gdf(gdf, name=source)
-    prof = _city(city)
+    prof = load_city(city)
     bprof = _boundary_profile(prof)
     if len(gdf) == 0:
         raise EmptyAreaError(f"{source} holds no features; expected zone polygons")
@@ -435,7 +432,7 @@ def zones_from_place(
     from ._overpass import call_osmnx
     from .osm import features_from_polygon
 
-    prof = _city(city)
+    prof = load_city(city)
     bprof = _boundary_profile(prof)
     admin = bprof.get("osm_admin_levels", {})
     if not admin or any(lev not in admin for lev in prof.levels):

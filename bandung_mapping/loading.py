@@ -155,7 +155,7 @@ def load_study_area(
     from . import osm as _osm
     from . import population as _population
 
-    profile = city if isinstance(city, CityProfile) else load_city(city)
+    profile = load_city(city)
     inputs: list[dict[str, str]] = []
     excluded: dict[str, int] = {}
     notes: list[str] = []
@@ -324,5 +324,6 @@ def load_study_area(
         synthetic=synthetic,
         notes=notes,
         rth_rules_source=str(rules.get("_source", "")),
+        park_kinds=tuple(_classify.park_kinds(rules)),
         qa=qa,
     )

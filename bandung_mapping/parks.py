@@ -52,11 +52,6 @@ _ENCODINGS = ("utf-8-sig", "cp949")
 PARK_COLUMNS = ["park_id", "name", "park_type", "rth_jenis", "area_m2", "is_public", "source", "geometry"]
 
 
-def _city(city: str | os.PathLike[str] | CityProfile) -> CityProfile:
-    if isinstance(city, CityProfile):
-        return city
-    return load_city(city)
-
 
 def _column_spec(profile: CityProfile, columns: Mapping[str, str] | None) -> dict[str, Any]:
     cfg = dict(profile.parks)
@@ -155,7 +150,7 @@ def parks_from_csv(
     >>> parks[["park_id", "park_type", "rth_jenis", "area_m2"]].head(1)  # doctest: +SKIP
     """
     p = check_input_path(path, what="park list CSV")
-    profile = _city(city)
+    profile = load_city(city)
     spec = _column_spec(profile, columns)
     cols = spec["columns"]
     df, encoding = _read_table(p, spec["encodings"])

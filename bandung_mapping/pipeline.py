@@ -147,7 +147,9 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     from .classify import park_kinds as _park_kinds
     from .profiles import load_rth_rules
 
-    park_kinds = _park_kinds(load_rth_rules(study.rth_rules_source or study.city.rth_rules))
+    park_kinds = study.park_kinds
+    if park_kinds is None:
+        park_kinds = tuple(_park_kinds(load_rth_rules(study.rth_rules_source or study.city.rth_rules)))
     excluded: dict[str, int] = {}
 
     def base() -> dict[str, pd.DataFrame]:

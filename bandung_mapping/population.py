@@ -66,9 +66,6 @@ _POP_KEYS = {
 FUZZY_CUTOFF = 0.75
 
 
-def _city(city: str | os.PathLike[str] | CityProfile) -> CityProfile:
-    return city if isinstance(city, CityProfile) else load_city(city)
-
 
 def _zone_levels(
     zones: Mapping[str, gpd.GeoDataFrame] | gpd.GeoDataFrame, prof: CityProfile
@@ -148,7 +145,7 @@ def read_population(
     InputError
         Columns named by the profile are missing, or the year/period is not in the table.
     """
-    prof = _city(city)
+    prof = load_city(city)
     cfg = dict(prof.population)
     check_keys(
         cfg, _POP_KEYS, where=f"city profile {prof.id} [population]", required={"name_column", "value_column"}
@@ -348,7 +345,7 @@ def join_population(
     JoinError
         No zone could be matched at all.
     """
-    prof = _city(city)
+    prof = load_city(city)
     if not isinstance(table, pd.DataFrame) or not {"name", "population"} <= set(table.columns):
         raise InputError("table must be a DataFrame with columns name, population (from read_population)")
     if not 0 < fuzzy_cutoff <= 1:
@@ -684,7 +681,7 @@ def adopt_codes(
     >>> zones["kelurahan"][["zone_id", "parent_id"]].values.tolist(), zones["kecamatan"]["zone_id"].tolist()
     ([['32.73.02.1001', '32.73.02']], ['32.73.02'])
     """
-    prof = _city(city)
+    prof = load_city(city)
     if not isinstance(report, Mapping) or not isinstance(report.get("zone_codes"), Mapping):
         raise InputError("report must be the report of join_population (with its zone_codes)")
     single, levels_in, order = _zone_levels(zones, prof)

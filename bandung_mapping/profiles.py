@@ -131,14 +131,19 @@ _CITY_KEYS = {
 _CITY_REQUIRED = {"id", "name", "metric_crs", "levels"}
 
 
-def load_city(name_or_path: str | os.PathLike[str] = "bandung") -> CityProfile:
+def load_city(name_or_path: str | os.PathLike[str] | CityProfile = "bandung") -> CityProfile:
     """Load a city profile by bundled name (``"bandung"``, ``"daegu"``) or from a .toml path.
+
+    A :class:`CityProfile` is returned as it is, so every function taking ``city=`` accepts
+    a name, a path or a loaded profile.
 
     Examples
     --------
     >>> load_city("bandung").levels
     ('kelurahan', 'kecamatan', 'kota')
     """
+    if isinstance(name_or_path, CityProfile):
+        return name_or_path
     path = _resolve("cities", name_or_path)
     data = read_toml(path)
     check_keys(data, _CITY_KEYS, where=f"city profile {path.name}", required=_CITY_REQUIRED)

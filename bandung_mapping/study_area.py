@@ -68,6 +68,9 @@ class StudyArea:
     synthetic : bool
         True for the built-in synthetic sample.
     notes : list of str
+    park_kinds : tuple of str or None
+        RTH kinds counted as public parks (``park = true`` in the rules); None reads them
+        from ``rth_rules_source``.
     qa : dict
         Quality checks of the inputs (e.g. ``boundaries``: validity, overlaps and gaps).
     """
@@ -85,6 +88,7 @@ class StudyArea:
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
     rth_rules_source: str = ""
+    park_kinds: tuple[str, ...] | None = None
     qa: dict[str, Any] = field(default_factory=dict)
 
     @property
