@@ -8,7 +8,7 @@ EPSG:32748), places ``--parks`` green-space entry points on random nodes, and ti
 
 printing both times and their ratio and writing them as JSON (``--out``).
 
-Run: ``python benchmarks/bench_access.py --side 320 --out bench_access.json``
+Run: ``python benchmarks/bench_access.py --side 320`` (writes ``benchmarks/results/bench_access.json``)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import platform
 import tempfile
 import time
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -48,7 +49,8 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=320)
     parser.add_argument("--parks", type=int, default=400, help="number of source nodes")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--out", default="bench_access.json")
+    default_out = Path(__file__).resolve().parent / "results" / "bench_access.json"
+    parser.add_argument("--out", default=str(default_out), help="JSON output (default: results/bench_access.json)")
     args = parser.parse_args()
 
     x, y, u, v, length = grid_graph(args.side)
