@@ -164,3 +164,20 @@ def test_buildings_layer_carries_distances(report_dir):
     assert ok.mean() > 0.95
     # walking is never shorter than the straight line
     assert (b.loc[ok, "dist_to_green_m"] >= b.loc[ok, "dist_to_green_euclid_m"] - 1e-6).all()
+
+
+def test_english_labels_and_per_kecamatan_reports(tmp_path, sample_dir):
+    files = sample.sample_files(sample_dir)
+    out = tmp_path / "en"
+    assert cli.main(["--quiet", "report", "--city", "sample", "--boundaries", str(files["boundaries"]),
+                     "--osm", str(files["osm"]), "--population", str(files["population"]),
+                     "--lang", "en", "--per-kecamatan", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Green open space (% of area)" in page
+    assert "RTH (% luas wilayah)" not in page
+    assert "Green open space (% of area)" in (out / "map.html").read_text(encoding="utf-8")
+    per = out / "per_kecamatan"
+    assert (per / "index.html").is_file()
+    assert len(list(per.glob("kecamatan_*.html"))) == 3
+    info = json.loads((out / "run.json").read_text())
+    assert "per_kecamatan/index.html" in info["outputs"]
