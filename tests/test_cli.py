@@ -181,3 +181,37 @@ def test_english_labels_and_per_kecamatan_reports(tmp_path, sample_dir):
     assert len(list(per.glob("kecamatan_*.html"))) == 3
     info = json.loads((out / "run.json").read_text())
     assert "per_kecamatan/index.html" in info["outputs"]
+
+
+def test_stac_flag_searches_and_reads_the_best_scene(tmp_path, sample_dir, monkeypatch):
+    """--stac START/END: the CLI searches, takes the first (least cloudy) item and reads its bands."""
+    from bandung_mapping import stac
+    from bandung_mapping.study_area import RasterSources
+
+    files = sample.sample_files(sample_dir)
+    calls = {}
+
+    def fake_find(area, start, end, *, max_cloud_pct):
+        calls["search"] = (start, end, max_cloud_pct, len(area))
+        return ["best-item", "other-item"]
+
+    class Bands:
+        def sources(self):
+            return RasterSources(red=str(files["red"]), nir=str(files["nir"]), sensor="sentinel2",
+                                 date="2024-08-21")
+
+    def fake_read(item, area, *, boa_offset=None):
+        calls["read"] = item
+        return Bands()
+
+    monkeypatch.setattr(stac, "find_sentinel2", fake_find)
+    monkeypatch.setattr(stac, "read_stac_bands", fake_read)
+    out = tmp_path / "stac"
+    base = ["--quiet", "report", "--city", "sample", "--boundaries", str(files["boundaries"]),
+            "--osm", str(files["osm"]), "--out", str(out)]
+    assert cli.main(base + ["--stac", "2024-08-01/2024-08-31", "--max-cloud", "10"]) == 0
+    assert calls == {"search": ("2024-08-01", "2024-08-31", 10.0, 8), "read": "best-item"}
+    kota = pd.read_csv(out / "indicators_kota.csv").iloc[0]
+    assert kota["green_cover_pct"] == pytest.approx(3.125, abs=0.01)
+    assert json.loads((out / "run.json").read_text())["satellite_date"] == "2024-08-21"
+    assert cli.main(base + ["--stac", "2024-08-01"]) == 2  # not START/END
