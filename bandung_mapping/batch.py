@@ -333,7 +333,7 @@ def run_task(task: BatchTask) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the batch
 def _write_summary(result: BatchResult) -> None:
-    from .outputs import atomic_write, write_json
+    from .outputs import write_csv, write_json
 
     result.out_dir.mkdir(parents=True, exist_ok=True)
     write_json(result.out_dir / "batch.json", {
@@ -341,7 +341,7 @@ def _write_summary(result: BatchResult) -> None:
         "tasks": [{k: v for k, v in t.items() if k != "traceback"} for t in result.tasks],
     })
     frame = result.to_frame()
-    atomic_write(result.out_dir / "batch.csv", lambda p: frame.to_csv(p, index=False))
+    write_csv(frame, result.out_dir / "batch.csv")
 
 
 def _run_dask(tasks: list[BatchTask], scheduler: str | None, workers: int) -> tuple[list[dict[str, Any]], str]:

@@ -750,13 +750,13 @@ def compare_runs(
     """
     check_lang(lang)
     runs = [read_run(run_a), read_run(run_b)]
-    from .outputs import atomic_write, check_output_dir
+    from .outputs import atomic_write, check_output_dir, write_csv
     from .report import _environment
 
     folder = check_output_dir(out_dir)
     table = comparison_table(runs, lang=lang)
     html = _environment().get_template("compare.html.j2").render(**_context(runs, table, lang))
-    atomic_write(folder / "comparison.csv", lambda p: table.to_csv(p, index=False, encoding="utf-8"))
+    write_csv(table, folder / "comparison.csv")
     out = atomic_write(folder / "comparison.html", lambda p: p.write_text(html, encoding="utf-8"))
     log.info("compared %s and %s: wrote %s", runs[0].city_name, runs[1].city_name, out)
     return out

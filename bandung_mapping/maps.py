@@ -17,7 +17,10 @@ buildings are drawn as a :data:`BUILDING_CELL_M` metre grid of building density 
 of one polygon each.
 
 All text that comes from data (zone names, OSM tags, file names) is HTML-escaped before
-it reaches the page.
+it reaches the page, with the characters of template syntax (``{ } $ `` and backquote) as
+character references too: folium and branca compile the script of every element as a
+Jinja template a second time, so text that still held ``{{`` would run as code. The
+elements of this module render their parts once, as literal text (:class:`_Literal`).
 
 Examples
 --------
@@ -46,7 +49,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from . import i18n
@@ -215,8 +218,14 @@ def _drawable(
 # --------------------------------------------------------------------------- GeoJSON building
 
 
+# Characters of template syntax (Jinja ``{{ }}``/``{% %}``, JavaScript ``${}`` and backquoted
+# strings) written as HTML character references: they show as themselves in the page.
+_TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
+
+
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """``value`` as HTML text that no template engine reads as code (see the module notes)."""
+    return html.escape(str(value), quote=True).translate(_TEMPLATE_CHARS)
 
 
 def _prop(value: Any, decimals: int = 2) -> Any:
@@ -276,7 +285,39 @@ def _rounded_4326(geo: gpd.GeoSeries) -> np.ndarray:
 # --------------------------------------------------------------------------- map elements
 
 
-class _Credits(MacroElement):
+class _Literal(Element):
+    """Finished text placed in the page as it is (never compiled as a template)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _PageElement(MacroElement):
+    """A :class:`MacroElement` whose header, html and script parts are rendered once.
+
+    branca's ``MacroElement.render`` wraps each rendered part in ``Element(text)``, which
+    compiles the text (data included) as a Jinja template again. Here each part is placed
+    as a :class:`_Literal` instead, so that escaped text stays text.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise OutputError(f"{type(self).__name__} must be added to a map before it is rendered")
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Literal(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _Credits(_PageElement):
     """Adds source credits to the map's attribution control (text is escaped)."""
 
     _template = Template(
@@ -295,7 +336,7 @@ class _Credits(MacroElement):
         self.credits = [_esc(c) for c in credits]
 
 
-class _Header(MacroElement):
+class _Header(_PageElement):
     """Title box and, for synthetic data, a banner that cannot be missed."""
 
     _template = Template(
@@ -368,7 +409,7 @@ _CONTROL_JS = """            var Ctl = L.Control.extend({
 """
 
 
-class _Legend(MacroElement):
+class _Legend(_PageElement):
     """A legend shown while its layer is on the map."""
 
     _template = Template(
@@ -408,7 +449,7 @@ class _Legend(MacroElement):
         self.position = position
 
 
-class _ChoroplethControl(MacroElement):
+class _ChoroplethControl(_PageElement):
     """Indicator selector and legend; restyles the zone layers from per-indicator class breaks."""
 
     _template = Template(

@@ -29,6 +29,7 @@ __all__ = [
     "atomic_path",
     "check_output_dir",
     "StagedOutput",
+    "write_csv",
     "write_zone_tables",
     "write_geopackage",
     "write_xlsx",
@@ -178,15 +179,42 @@ def _for_file(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Text that a spreadsheet program would read as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: Any) -> Any:
+    """A string that starts like a formula, with a leading apostrophe (shown as text); others as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def spreadsheet_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` whose text cells cannot be read as formulas by a spreadsheet program.
+
+    Text (not numbers) that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading apostrophe, the convention spreadsheet programs show as text.
+
+    Examples
+    --------
+    >>> spreadsheet_text(pd.DataFrame({"name": ["=1+1", "Taman"], "x": [-1, 2]}))["name"].tolist()
+    ["'=1+1", 'Taman']
+    """
+    out = df.copy()
+    for c in out.columns:
+        if c != "geometry" and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype)):
+            out[c] = out[c].map(_text_cell)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as UTF-8 CSV without its index, atomically, text cells made safe (:func:`spreadsheet_text`)."""
+    safe = spreadsheet_text(_for_file(df))
+    return atomic_write(path, lambda t: safe.to_csv(t, index=False, encoding="utf-8"))
+
+
 def write_zone_tables(tables: Mapping[str, pd.DataFrame], folder: Path, *, levels: list[str]) -> list[Path]:
     """Write ``indicators_<level>.csv`` for each level (lowest first)."""
-    paths = []
-    for level in levels:
-        df = _for_file(tables[level].reset_index(drop=True))
-        p = folder / f"indicators_{level}.csv"
-        atomic_write(p, lambda t, df=df: df.to_csv(t, index=False, encoding="utf-8"))
-        paths.append(p)
-    return paths
+    return [write_csv(tables[level].reset_index(drop=True), folder / f"indicators_{level}.csv") for level in levels]
 
 
 def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame | None], path: Path) -> Path:
@@ -204,6 +232,14 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame | None], path: Path) 
     return atomic_write(path, writer)
 
 
+def _formulas_as_text(sheet: Any) -> None:
+    """Store every cell that openpyxl took for a formula (text starting with ``=``) as text."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write one sheet per table (sheet names cut to Excel's 31 characters)."""
 
@@ -214,5 +250,6 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
                 if "geometry" in d:
                     d = d.drop(columns="geometry")
                 d.to_excel(xl, sheet_name=name[:31], index=False)
+                _formulas_as_text(xl.sheets[name[:31]])
 
     return atomic_write(path, writer)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._log import get_logger, progress_enabled
 from .indicators import aggregate_levels, zone_indicators
-from .outputs import StagedOutput, write_geopackage, write_json, write_xlsx, write_zone_tables
+from .outputs import StagedOutput, write_csv, write_geopackage, write_json, write_xlsx, write_zone_tables
 from .projection import STORAGE_CRS, to_storage
 from .study_area import StudyArea
 
@@ -336,7 +336,7 @@ def run_report(
             write_xlsx(sheets, staged.path("indicators.xlsx"))
             if m.candidate_sites is not None:
                 cs = m.candidate_sites.drop(columns="geometry", errors="ignore")
-                cs.to_csv(staged.path("candidate_sites.csv"), index=False)
+                write_csv(cs, staged.path("candidate_sites.csv"))
 
         steps.run("tables", tables)
 
