@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from ._log import get_logger
+from ._numbers import parse_numbers
 from ._validate import check_gdf, check_input_path
 from .errors import DataQualityWarning, InputError, InputFileError
 from .profiles import CityProfile, load_city
@@ -82,6 +83,7 @@ def _column_spec(profile: CityProfile, columns: Mapping[str, str] | None) -> dic
         "kinds": dict(cfg.get("kinds", {})),
         "default_kind": str(cfg.get("default_kind", "taman")),
         "encodings": tuple(cfg.get("encodings", _ENCODINGS)),
+        "number_format": cfg.get("number_format"),
     }
 
 
@@ -165,7 +167,9 @@ def parks_from_csv(
     n_read = len(df)
     lat = pd.to_numeric(df[cols["lat"]], errors="coerce")
     lon = pd.to_numeric(df[cols["lon"]], errors="coerce")
-    area = pd.to_numeric(df[cols["area"]].str.replace(",", "", regex=False), errors="coerce")
+    area = parse_numbers(
+        df[cols["area"]], column=cols["area"], where=f"park list {p.name}", style=spec["number_format"]
+    )
     bad_xy = ~(lat.between(-90, 90) & lon.between(-180, 180)) | ((lat == 0) & (lon == 0))
     bad_area = ~(area >= 0) & ~bad_xy
     excluded = {

@@ -40,6 +40,7 @@ import pandas as pd
 
 from ._codes import period_column, period_columns
 from ._log import get_logger
+from ._numbers import parse_numbers
 from ._validate import check_gdf, check_input_path
 from .errors import EmptyAreaError, InputError, InputFileError, JoinError
 from .profiles import CityProfile, check_keys, load_city
@@ -56,6 +57,7 @@ _POP_KEYS = {
     "parent_code_column",
     "code_label",
     "value_column",
+    "number_format",
     "year_column",
     "period_column",
     "code_separator",
@@ -218,9 +220,16 @@ def read_population(
         chosen_period = chosen_period or None
     if value_col not in df.columns:
         raise InputError(f"{p.name}: value column {value_col!r} not in the table; it has {list(df.columns)}")
-    value = pd.to_numeric(df[value_col], errors="coerce")
+    df, dropped = _drop_duplicate_rows(df, value_col=value_col, source=p.name)
+    value = parse_numbers(df[value_col], column=value_col, where=p.name, style=cfg.get("number_format"))
     if value.isna().any():
-        raise InputError(f"{p.name}: {int(value.isna().sum())} rows have no number in {value_col!r}")
+        rows = [str(i + 2) for i in df.index[value.isna().to_numpy()][:10]]
+        raise InputError(
+            f"{p.name}: {int(value.isna().sum())} rows have no number in {value_col!r} (file lines {', '.join(rows)})"
+        )
+    if (value < 0).any():
+        neg = df.loc[value < 0, cfg["name_column"]].astype(str).tolist()[:10]
+        raise InputError(f"{p.name}: negative population in {value_col!r} for {neg}; expected counts of people >= 0")
     alt_cols = [c for c in cfg.get("alt_name_columns", []) if c in df.columns]
 
     def code_text(column: str | None) -> Any:
@@ -257,6 +266,7 @@ def read_population(
             "code_column": cfg.get("code_column"),
             "parent_code_column": cfg.get("parent_code_column"),
             "code_label": cfg.get("code_label"),
+            "duplicate_rows_dropped": dropped,
         }
     )
     log.info(
@@ -268,6 +278,32 @@ def read_population(
         f"{out['population'].sum():,.0f}",
     )
     return out
+
+
+# Columns that number the rows of a table (each row its own value): not part of what makes two rows the same.
+_ROW_NUMBER_COLUMNS = {"id", "no", "nomor", "no.", "fid", "objectid"}
+
+
+def _drop_duplicate_rows(df: pd.DataFrame, *, value_col: str, source: str) -> tuple[pd.DataFrame, int]:
+    """``df`` without exact duplicate rows (counted), or :class:`InputError` for rows that differ only in value.
+
+    Row-number columns (``id``, ``no``, ...) are left out of the comparison.
+    """
+    keys = [c for c in df.columns if str(c).strip().lower() not in _ROW_NUMBER_COLUMNS]
+    exact = df.duplicated(subset=keys, keep="first")
+    dropped = int(exact.sum())
+    if dropped:
+        log.warning("%s: %d exact duplicate row(s) dropped", source, dropped)
+        df = df.loc[~exact]
+    others = [c for c in keys if c != value_col]
+    clash = df.duplicated(subset=others, keep=False)
+    if clash.any():
+        lines = [str(i + 2) for i in df.index[clash.to_numpy()][:10]]
+        raise InputError(
+            f"{source}: {int(clash.sum())} rows describe the same zone, year and group with different values in "
+            f"{value_col!r} (file lines {', '.join(lines)}); expected one row per zone and group"
+        )
+    return df, dropped
 
 
 def _read_table(p: Path, *, encoding: str | None) -> pd.DataFrame:

@@ -33,7 +33,7 @@ PAYLOADS = [
     "<img src=x onerror=alert(1)>",
     "{{ lipsum.__globals__.os.mkdir('" + MARKER + "') }}",
     "{# comment #}x",
-    "=HYPERLINK(\"http://x\",\"y\")",
+    '=HYPERLINK("http://x","y")',
     "@SUM(A1)",
     "`${7*7}`",
 ]
