@@ -39,7 +39,7 @@ from ._log import get_logger
 from ._validate import check_gdf, check_input_path, repair_geometries
 from .errors import CRSError, EmptyAreaError, InputError, InputFileError, ProfileError
 from .profiles import CityProfile, check_keys, load_city
-from .projection import STORAGE_CRS, to_metric
+from .projection import STORAGE_CRS, check_coordinates, to_metric
 
 log = get_logger(__name__)
 
@@ -194,6 +194,7 @@ def zones_from_gdf(
         raise EmptyAreaError(f"{source} holds no features; expected zone polygons")
     if gdf.crs is None:
         raise CRSError(f"{source} has no CRS; expected one (e.g. EPSG:4326). Set it, or fix the file's .prj")
+    check_coordinates(gdf, name=source, region_crs=prof.metric_crs)
     gdf = gdf.loc[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     gdf = gdf.loc[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if len(gdf) == 0:

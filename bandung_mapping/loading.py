@@ -16,7 +16,7 @@ from ._log import get_logger
 from ._validate import check_input_path
 from .errors import CRSError, InputError, InputFileError
 from .profiles import CityProfile, load_city, load_rth_rules
-from .projection import to_metric
+from .projection import check_coordinates, to_metric
 from .study_area import RasterSources, StudyArea
 
 __all__ = ["load_study_area", "file_sha256"]
@@ -56,6 +56,7 @@ def _read_vector(path: PathLike, *, what: str) -> gpd.GeoDataFrame:
         raise InputFileError(f"cannot read {what} {path}: {exc}; expected a GeoJSON, GeoPackage or Shapefile") from exc
     if gdf.crs is None:
         raise CRSError(f"{what} {path} has no CRS; expected one (e.g. EPSG:4326)")
+    check_coordinates(gdf, name=f"{what} {Path(path).name}")
     if gdf.geometry.has_z.any():
         gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values), crs=gdf.crs)
     return gdf

@@ -751,20 +751,27 @@ class LandCoverScheme:
     green: frozenset[int]
     tree: frozenset[int] | None = None
     invalid: frozenset[int] = frozenset()
+    #: Every class code of the scheme; a pixel with another value is not valid (no class), not "not green".
+    known: frozenset[int] | None = None
 
     def classify(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Return ``(valid, green, tree)`` boolean arrays (``tree`` None when the scheme has none)."""
         a = np.asarray(classes)
         valid = np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else np.ones(a.shape, bool)
         valid &= ~np.isin(a, list(self.invalid))
+        if self.known is not None:
+            valid &= np.isin(a, list(self.known))
         green = valid & np.isin(a, list(self.green))
         tree = valid & np.isin(a, list(self.tree)) if self.tree is not None else None
         return valid, green, tree
 
 
-SCL_SCHEME = LandCoverScheme("scl", green=frozenset({SCL_VEGETATION}), tree=None, invalid=SCL_INVALID_CLASSES)
+SCL_SCHEME = LandCoverScheme(
+    "scl", green=frozenset({SCL_VEGETATION}), tree=None, invalid=SCL_INVALID_CLASSES, known=frozenset(range(12))
+)
 WORLDCOVER_SCHEME = LandCoverScheme(
-    "worldcover", green=frozenset({10, 20, 30, 90, 95}), tree=frozenset({10}), invalid=frozenset({0})
+    "worldcover", green=frozenset({10, 20, 30, 90, 95}), tree=frozenset({10}), invalid=frozenset({0}),
+    known=frozenset({0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100}),
 )
 
 
@@ -808,7 +815,7 @@ def landcover_scheme(kind: str | os.PathLike[str] | Mapping[Any, Any] | LandCove
             green = frozenset(int(k) for k, v in kind.items() if bool(v))
         except (TypeError, ValueError) as exc:
             raise InputError(f"a land-cover mapping needs integer class keys, got {list(kind)}") from exc
-        return LandCoverScheme("custom", green=green)
+        return LandCoverScheme("custom", green=green, known=frozenset(int(k) for k in kind))
     s = os.fspath(kind)
     if s.lower() in ("scl", "sentinel2_scl"):
         return SCL_SCHEME
@@ -828,7 +835,10 @@ def landcover_scheme(kind: str | os.PathLike[str] | Mapping[Any, Any] | LandCove
     _int_classes(classes.keys(), f"{Path(s).name} [classes]")
     tree = _int_classes(data["tree"], f"{Path(s).name} tree") if "tree" in data else None
     invalid = _int_classes(data.get("nodata", []), f"{Path(s).name} nodata")
-    return LandCoverScheme(str(data.get("name", Path(s).stem)), green=green, tree=tree, invalid=invalid)
+    known = _int_classes(classes.keys(), f"{Path(s).name} [classes]") | invalid | (tree or frozenset())
+    return LandCoverScheme(
+        str(data.get("name", Path(s).stem)), green=green, tree=tree, invalid=invalid, known=known
+    )
 
 
 # --------------------------------------------------------------------------- Sentinel-2 folders
@@ -1027,6 +1037,11 @@ def write_ndvi(
                 dst.write(block, 1, window=window)
             dst.update_tags(**tags)
             dst.set_band_description(1, "NDVI")
+        if n_valid == 0:
+            raise RasterCoverageError(
+                f"NDVI of {Path(red_ref.path).name} and {Path(nir_ref.path).name} has no valid pixel (all no data "
+                f"or masked{' in the area' if area is not None else ''}); nothing written to {out.name}"
+            )
         with atomic_path(out) as final_tmp:
             if _cog_available():
                 with rasterio.Env(GDAL_CACHEMAX=256):

@@ -26,7 +26,7 @@ from . import raster as _r
 from . import settings
 from ._log import get_logger
 from ._validate import check_gdf
-from .errors import CRSError, InputError
+from .errors import CRSError, InputError, RasterCoverageError
 
 log = get_logger(__name__)
 
@@ -91,6 +91,8 @@ def _layer_blocks(
     else:
         classes_ref = _r.parse_band_ref(sources.landcover if sources.landcover else sources.scl)
     nan = np.float32(np.nan)
+    n_read = n_classed = 0
+    seen: set[float] = set()
     for window, sub in grid.blocks():
         if scheme is None:
             nd = _r.ndvi_on_grid(red, nir, sub, red_scaling=red_sc, nir_scaling=nir_sc, mask=mask,
@@ -101,6 +103,12 @@ def _layer_blocks(
         else:
             classes = _r.read_values(classes_ref, sub, use_file_nodata=True)
             valid, green, tree = scheme.classify(classes)
+            floating = np.issubdtype(classes.dtype, np.floating)
+            present = np.isfinite(classes) if floating else np.ones(classes.shape, bool)
+            n_read += int(present.sum())
+            n_classed += int(valid.sum())
+            if len(seen) < 20:
+                seen.update(np.unique(classes[present])[:20].tolist())
             nd = np.full(sub.shape, np.nan, dtype=np.float32)
         if tree is not None:
             tree_out = np.where(valid, tree.astype(np.float32), nan).astype(np.float32)
@@ -109,6 +117,12 @@ def _layer_blocks(
         yield window, (
             nd.astype(np.float32), np.where(valid, green.astype(np.float32), nan).astype(np.float32),
             tree_out, valid.astype(np.float32),
+        )
+    if scheme is not None and n_read and not n_classed:
+        raise RasterCoverageError(
+            f"{Path(classes_ref.path).name}: none of its {n_read:,} pixels in the study area holds a valid class "
+            f"of the {scheme.name!r} scheme (values seen include {sorted(seen)[:10]}); expected class codes "
+            f"{sorted(scheme.known or scheme.green)}: is it the right file, or the right --landcover kind?"
         )
 
 

@@ -1,0 +1,178 @@
+"""Bad inputs give typed errors naming what was seen and expected, through the API and the CLI alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from bandung_mapping import boundaries, cli
+from bandung_mapping.errors import CRSError
+from bandung_mapping.projection import check_coordinates
+
+
+@pytest.fixture(scope="module")
+def kelurahan(sample_dir: Path) -> gpd.GeoDataFrame:
+    return gpd.read_file(sample_dir / "sample_kelurahan.geojson")
+
+
+def _swapped(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = g.copy()
+    out["geometry"] = shapely.transform(g.geometry.values, lambda c: c[:, ::-1])
+    return out
+
+
+def _mislabelled(kel: gpd.GeoDataFrame) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
+    return {
+        "degrees_as_utm": (kel.set_crs("EPSG:32748", allow_override=True), r"cannot be in EPSG:32748.*degrees"),
+        "metres_as_degrees": (
+            kel.to_crs("EPSG:32748").set_crs("EPSG:4326", allow_override=True),
+            r"not degrees.*projected metres",
+        ),
+        "swapped": (_swapped(kel), r"latitude/longitude swapped"),
+        "other_region": (
+            kel.set_geometry(kel.geometry.translate(xoff=-100.0)),
+            r"outside the city's region",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", ["degrees_as_utm", "metres_as_degrees", "swapped", "other_region"])
+def test_mislabelled_coordinates_are_errors_in_the_api(kelurahan, case):
+    gdf, message = _mislabelled(kelurahan)[case]
+    with pytest.raises(CRSError, match=message):
+        boundaries.zones_from_gdf(gdf, city="sample", source=case)
+
+
+@pytest.mark.parametrize("case", ["degrees_as_utm", "metres_as_degrees", "swapped"])
+def test_mislabelled_coordinates_exit_2_in_the_cli(kelurahan, sample_dir, tmp_path, capsys, case):
+    gdf, message = _mislabelled(kelurahan)[case]
+    path = tmp_path / f"{case}.gpkg"
+    gdf.to_file(path)
+    out = tmp_path / "out"
+    code = cli.main(
+        ["report", "--boundaries", str(path), "--osm", str(sample_dir / "sample_city.osm"), "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and case in err
+    assert not out.exists() or not any(p.suffix in {".csv", ".html"} for p in out.iterdir())
+
+
+def test_correct_coordinates_pass(kelurahan):
+    check_coordinates(kelurahan, name="kelurahan", region_crs="EPSG:32748")
+    check_coordinates(kelurahan.to_crs("EPSG:32748"), name="kelurahan", region_crs="EPSG:32748")
+    check_coordinates(kelurahan.to_crs("EPSG:3857"), name="kelurahan", region_crs="EPSG:32748")
+
+
+# ----------------------------------------------------------------------------- broken or empty inputs
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str]:
+    code = cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+def _zero_raster(sample_dir: Path, path: Path) -> Path:
+    import numpy as np
+    import rasterio
+
+    with rasterio.open(sample_dir / "sample_S2_B04_10m.tif") as src:
+        profile, shape = src.profile, src.shape
+    profile.update(nodata=0)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.zeros(shape, dtype=profile["dtype"]), 1)
+    return path
+
+
+def test_ndvi_all_nodata_is_an_error_and_writes_nothing(sample_dir, tmp_path, capsys):
+    zero = _zero_raster(sample_dir, tmp_path / "zero.tif")
+    out = tmp_path / "ndvi.tif"
+    code, err = _run(["ndvi", "--red", str(zero), "--nir", str(zero), "--out", str(out)], capsys)
+    assert code == 2 and "no valid pixel" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".ndvi*"))
+
+
+def test_report_on_all_nodata_bands_is_not_zero_green(sample_dir, tmp_path, capsys):
+    zero = _zero_raster(sample_dir, tmp_path / "zero.tif")
+    out = tmp_path / "out"
+    code, err = _run(
+        [
+            "report",
+            "--boundaries",
+            str(sample_dir / "sample_kelurahan.geojson"),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--red",
+            str(zero),
+            "--nir",
+            str(zero),
+            "--sensor",
+            "generic",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no valid pixel" in err
+    assert not (out / "indicators_kota.csv").exists()
+
+
+def test_landcover_without_scheme_classes_is_an_error(sample_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, err = _run(
+        [
+            "report",
+            "--boundaries",
+            str(sample_dir / "sample_kelurahan.geojson"),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--landcover",
+            str(sample_dir / "sample_S2_B04_10m.tif"),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 2 and "valid class of the 'worldcover' scheme" in err
+    assert not (out / "indicators_kota.csv").exists()
+
+
+@pytest.mark.parametrize("cut", [0, 100, 30_000])
+def test_truncated_raster_is_an_error(sample_dir, tmp_path, capsys, cut):
+    bad = tmp_path / "cut.tif"
+    bad.write_bytes((sample_dir / "sample_S2_B04_10m.tif").read_bytes()[:cut])
+    code, err = _run(
+        [
+            "ndvi",
+            "--red",
+            str(bad),
+            "--nir",
+            str(sample_dir / "sample_S2_B08_10m.tif"),
+            "--out",
+            str(tmp_path / "n.tif"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "Traceback" not in err and "cut.tif" in err
+    assert not (tmp_path / "n.tif").exists()
+
+
+def test_empty_boundaries_are_an_error(sample_dir, tmp_path, capsys):
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    code, err = _run(
+        [
+            "report",
+            "--boundaries",
+            str(empty),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no features" in err
