@@ -49,6 +49,31 @@ def _empty_green() -> gpd.GeoDataFrame:
     )
 
 
+def _check_year(year: object) -> int | None:
+    """``year`` as an int (a whole number or its text, 1800-2200), else :class:`InputError`."""
+    if year is None:
+        return None
+    try:
+        value = int(str(year).strip()) if not isinstance(year, bool) else None
+    except ValueError:
+        value = None
+    if value is None or not 1800 <= value <= 2200:
+        raise InputError(f"year must be a year such as 2022, got {year!r}")
+    return value
+
+
+def _check_date(date: str | None) -> str | None:
+    """``date`` as ISO ``YYYY-MM-DD`` text (a real calendar date), else :class:`InputError`."""
+    if date is None:
+        return None
+    import datetime as _dt
+
+    try:
+        return _dt.date.fromisoformat(str(date).strip()).isoformat()
+    except ValueError:
+        raise InputError(f"raster_date must be a date as YYYY-MM-DD (e.g. 2024-07-15), got {date!r}") from None
+
+
 def _read_vector(path: PathLike, *, what: str) -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
@@ -156,6 +181,8 @@ def load_study_area(
     from . import osm as _osm
     from . import population as _population
 
+    year = _check_year(year)
+    raster_date = _check_date(raster_date)
     profile = load_city(city)
     inputs: list[dict[str, str]] = []
     excluded: dict[str, int] = {}

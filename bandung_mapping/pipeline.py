@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._log import get_logger, progress_enabled
+from .errors import InputError
 from .indicators import aggregate_levels, zone_indicators
 from .outputs import StagedOutput, write_csv, write_geopackage, write_json, write_xlsx, write_zone_tables
 from .projection import STORAGE_CRS, to_storage
@@ -110,6 +111,13 @@ def _join(table: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
     return table.drop(columns=[c for c in cols if c in table.columns]).join(extra[cols], how="left")
 
 
+def _check_study(study: object, where: str) -> None:
+    if not isinstance(study, StudyArea):
+        raise InputError(
+            f"{where} needs a StudyArea (from load_study_area or sample.load_sample), got {type(study).__name__}"
+        )
+
+
 def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | None = None) -> Measures:
     """Compute every indicator of ``study`` for all zone levels.
 
@@ -127,6 +135,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
     ['kelurahan', 'kecamatan', 'kota']
     """
     own_steps = steps is None
+    _check_study(study, "measure")
     steps = steps or _Steps(_MEASURE_STEPS, progress)
     levels = list(study.city.levels)
     crs = study.metric_crs
@@ -311,6 +320,7 @@ def run_report(
     from . import report as _report
     from .sample import SYNTHETIC_NOTICE
 
+    _check_study(study, "run_report")
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     lang = lang or study.city.default_language

@@ -625,9 +625,14 @@ def _write_pdf(page: str, path: Path) -> Path | None:
     return path
 
 
-def _slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")
-    return s or "zone"
+def _slug(text: str, limit: int = 80) -> str:
+    """``text`` as a file name: ASCII letters, digits, ``_.-``; long ones cut and made unique by a hash."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "zone"
+    if len(s) > limit:
+        import hashlib
+
+        s = s[:limit].rstrip("._") + "_" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return s
 
 
 def _subtables(

@@ -176,3 +176,30 @@ def test_empty_boundaries_are_an_error(sample_dir, tmp_path, capsys):
         capsys,
     )
     assert code == 2 and "no features" in err
+
+
+# ----------------------------------------------------------------------------- typed errors, not tracebacks
+
+
+def test_api_arguments_of_the_wrong_kind_are_typed_errors(sample_dir):
+    import bandung_mapping as bm
+    from bandung_mapping import sample
+    from bandung_mapping.errors import InputError
+
+    with pytest.raises(InputError, match="measure needs a StudyArea"):
+        bm.measure(None)
+    with pytest.raises(InputError, match="run_report needs a StudyArea"):
+        bm.run_report("study", sample_dir / "out")
+    inputs = sample.sample_inputs(sample_dir, with_raster=False)
+    with pytest.raises(InputError, match="year must be a year"):
+        bm.load_study_area(city="sample", year="dua ribu", **inputs)
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        bm.load_study_area(city="sample", raster_date="2024-13-45", **inputs)
+
+
+def test_long_zone_ids_give_short_unique_file_names():
+    from bandung_mapping.report import _slug
+
+    a, b = _slug("kecamatan_" + "x" * 400 + "a"), _slug("kecamatan_" + "x" * 400 + "b")
+    assert len(a) <= 100 and len(b) <= 100 and a != b
+    assert _slug("kecamatan_32.73.01") == "kecamatan_32.73.01"
