@@ -169,11 +169,14 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None, command=["bandung-mapping", *argv], pdf=args.pdf,
     )
     if not args.quiet:
-        _summary(result)
+        _summary(result, args.lang or study.city.default_language)
     return 0
 
 
-def _summary(result: ReportResult) -> None:
+def _summary(result: ReportResult, lang: str) -> None:
+    from . import i18n
+    from .report import quality_findings
+
     info = result.run_info
     top = info["city"]["levels"][-1]
     t = result.measures.tables[top].iloc[0]
@@ -184,6 +187,10 @@ def _summary(result: ReportResult) -> None:
         f"{info['city']['name']}: area {t['area_ha']:,.1f} ha, population "
         f"{'n/a' if pop != pop else f'{pop:,.0f}'}, RTH {t['rth_area_ha']:,.2f} ha ({t['rth_pct']:.2f} %)"
     )
+    findings = quality_findings(info, lang)
+    if findings:
+        lines.append(i18n.text("data_quality", lang) + ":")
+        lines += [f"  - {f}" for f in findings]
     if info.get("synthetic"):
         lines.append("NOTE: " + info["notice"])
     print("\n".join(lines))

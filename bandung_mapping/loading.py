@@ -217,8 +217,15 @@ def load_study_area(
         record("population", population)
         unmatched = join_report["unmatched_zones"]
         if unmatched:
-            notes.append(f"population: {len(unmatched)} zone(s) not matched: {unmatched[:10]}")
             excluded["population_unmatched_zones"] = len(unmatched)
+        rows_left = join_report.get("unmatched_rows", [])
+        if rows_left:
+            excluded["population_unmatched_rows"] = len(rows_left)
+            excluded["population_unmatched_people"] = int(
+                round(float(join_report.get("table_total", 0.0)) - float(join_report.get("joined_total", 0.0)))
+            )
+        if table.attrs.get("duplicate_rows_dropped"):
+            excluded["population_duplicate_rows"] = int(table.attrs["duplicate_rows_dropped"])
         notes += [str(n) for n in join_report["notes"]]
         # zones named but not coded in the boundary file take the table's official codes
         zones, code_notes = _population.adopt_codes(zones, join_report, city=profile)
@@ -230,12 +237,13 @@ def load_study_area(
         "boundaries": zones[lowest].attrs.get("qa")
         or _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)
     }
-    if qa["boundaries"]["n_overlapping_pairs"] or qa["boundaries"]["n_gaps"]:
-        b = qa["boundaries"]
-        notes.append(
-            f"boundaries: {b['n_overlapping_pairs']} overlapping zone pairs ({b['overlap_area_m2']:,.0f} m²) and "
-            f"{b['n_gaps']} gaps between zones ({b['gap_area_m2']:,.0f} m²)"
-        )
+    if population is not None:
+        qa["population"] = {
+            "unmatched_rows": len(rows_left),
+            "unmatched_people": excluded.get("population_unmatched_people", 0),
+            "unmatched_row_names": [str(r.get("name", "")) for r in rows_left[:5]],
+            "unmatched_zone_names": [str(z.get("zone_name", "")) for z in join_report["unmatched_zones"][:5]],
+        }
     study_polygon = zones[profile.levels[-1]].union_all()
 
     # ---- OSM features -> green spaces, buildings, walk lines

@@ -589,12 +589,7 @@ def join_population(
         f"{m['table_name']} {m['table_code']}; the names differ"
         for m in leftover
     ]
-    if len(unmatched_rows):
-        notes.append(
-            f"population: {len(unmatched_rows)} table row(s) matched no zone "
-            f"({unmatched_rows['population'].sum():,.0f} people), "
-            f"e.g. {unmatched_rows['name'].head(5).tolist()}"
-        )
+    # rows that matched no zone are in report["unmatched_rows"] (named in the run's data-quality findings)
     report["notes"] = notes
     log.info(
         "joined population to %d of %d %s zones (%s); %d fuzzy, %d zones and %d table rows unmatched",

@@ -510,7 +510,7 @@ def render_report(
                 else ""
             )
         )
-    caveats = [t("caveat_osm"), t("caveat_tags")]
+    caveats = [*quality_findings(run_info or {}, lang), t("caveat_osm"), t("caveat_tags")]
     if has_raster:
         caveats.append(t("caveat_satellite"))
     caveats += [t("caveat_population", level=lowest_label), t("caveat_boundaries")]
@@ -623,6 +623,48 @@ def _write_pdf(page: str, path: Path) -> Path | None:
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
     log.info("wrote %s", path)
     return path
+
+
+def quality_findings(run_info: Mapping[str, Any], lang: str = "id") -> list[str]:
+    """Data-quality findings of a run, one sentence each, in ``lang``: what a reader of its numbers must know.
+
+    Unmatched zones and table rows (and the people they hold), duplicate rows dropped,
+    boundary overlaps, gaps and repairs, zones excluded, then the run's own notes
+    (fallbacks such as straight-line distances).
+    """
+    ex = dict(run_info.get("excluded") or {})
+
+    def num(v: Any, decimals: int = 0) -> str:
+        return i18n.format_number(float(v), lang, decimals=decimals)
+
+    out: list[str] = []
+    pq = dict((run_info.get("qa") or {}).get("population") or {})
+
+    def examples(key: str) -> str:
+        names = [n for n in pq.get(key) or [] if n]
+        return f": {', '.join(names)}" if names else ""
+
+    if ex.get("population_unmatched_zones"):
+        out.append(i18n.text("dq_unmatched_zones", lang, n=num(ex["population_unmatched_zones"]))
+                   + examples("unmatched_zone_names"))
+    if ex.get("population_unmatched_rows"):
+        out.append(i18n.text("dq_unmatched_rows", lang, n=num(ex["population_unmatched_rows"]),
+                             people=num(ex.get("population_unmatched_people", 0))) + examples("unmatched_row_names"))
+    if ex.get("population_duplicate_rows"):
+        out.append(i18n.text("dq_duplicate_rows", lang, n=num(ex["population_duplicate_rows"])))
+    b = dict((run_info.get("qa") or {}).get("boundaries") or {})
+    if b.get("n_overlapping_pairs"):
+        out.append(i18n.text("dq_overlaps", lang, n=num(b["n_overlapping_pairs"]),
+                             ha=num(b.get("overlap_area_m2", 0) / 1e4, 2)))
+    if b.get("n_gaps"):
+        out.append(i18n.text("dq_gaps", lang, n=num(b["n_gaps"]), ha=num(b.get("gap_area_m2", 0) / 1e4, 2)))
+    if b.get("repaired_invalid"):
+        out.append(i18n.text("dq_repaired", lang, n=num(b["repaired_invalid"])))
+    for key, n in ex.items():
+        if key.startswith("zones_") and n:
+            out.append(i18n.text("dq_zones_excluded", lang, n=num(n), reason=key[len("zones_"):].replace("_", " ")))
+    out += [str(n) for n in run_info.get("notes") or []]
+    return out
 
 
 def _slug(text: str, limit: int = 80) -> str:

@@ -203,3 +203,52 @@ def test_long_zone_ids_give_short_unique_file_names():
     a, b = _slug("kecamatan_" + "x" * 400 + "a"), _slug("kecamatan_" + "x" * 400 + "b")
     assert len(a) <= 100 and len(b) <= 100 and a != b
     assert _slug("kecamatan_32.73.01") == "kecamatan_32.73.01"
+
+
+# ----------------------------------------------------------------------------- data quality on screen and in the report
+
+
+def test_data_quality_findings_on_screen_and_in_the_report(sample_dir, tmp_path, capsys):
+    import pandas as pd
+
+    kel = gpd.read_file(sample_dir / "sample_kelurahan.geojson").to_crs("EPSG:32748")
+    kel.loc[0, "geometry"] = kel.geometry[0].buffer(30)  # overlaps its neighbours
+    bounds = tmp_path / "overlap.geojson"
+    kel.to_crs("EPSG:4326").to_file(bounds)
+    t = pd.read_csv(sample_dir / "sample_penduduk_kelurahan.csv", dtype=str)
+    ghost = t.iloc[[-2]].assign(
+        KODE_KD="99.09.09.9999",
+        kemendagri_nama_desa_kelurahan="HILANG",
+        bps_desa_kelurahan="HILANG",
+        bps_kode_desa_kelurahan="9909099999",
+        id="999",
+    )
+    people = int(ghost["jumlah_penduduk"].iloc[0])
+    pd.concat([t, t.iloc[[-1]], ghost]).to_csv(tmp_path / "pop.csv", index=False)
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "report",
+            "--boundaries",
+            str(bounds),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--population",
+            str(tmp_path / "pop.csv"),
+            "--lang",
+            "en",
+            "--out",
+            str(out),
+        ]
+    )
+    screen = capsys.readouterr().out
+    assert code == 0
+    expected = [
+        f"1 population table row(s) matched no zone ({people:,} people not counted): HILANG",
+        "1 exact duplicate population row(s) dropped",
+        "overlapping zone pair(s)",
+    ]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for line in expected:
+        assert line in screen
+        assert line in report
