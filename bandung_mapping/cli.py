@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from ._log import enable_console_logging
-from .errors import BandungMappingError
+from .errors import BandungMappingError, OutputError
 
 if TYPE_CHECKING:
     from .pipeline import ReportResult
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     nd = sub.add_parser("ndvi", help="write NDVI as a Cloud-Optimized GeoTIFF")
     nd.add_argument("--red", required=True, help="red band PATH[:BAND]")
     nd.add_argument("--nir", required=True, help="NIR band PATH[:BAND]")
-    nd.add_argument("--sensor", choices=["generic", "sentinel2", "landsat"], default="generic")
+    nd.add_argument("--sensor", choices=["generic", "sentinel2", "landsat"], default=None,
+                    help="default: read from the band's metadata (Sentinel-2 L2A, Landsat), else generic")
     nd.add_argument("--scale", type=float, help="generic sensor: reflectance = DN * scale + offset")
     nd.add_argument("--offset", type=float, help="generic sensor: additive offset")
     nd.add_argument("--nodata", type=float, help="input nodata value")
@@ -148,7 +150,7 @@ def _cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if not args.quiet:
             print("No inputs given: running the built-in SYNTHETIC sample city (not real data).", file=sys.stderr)
     else:
-        sensor = args.sensor or "generic"
+        sensor = args.sensor or _detected_sensor(args.red, quiet=args.quiet)
         study = load_study_area(city=args.city or "bandung", boundaries=args.boundaries, sensor=sensor, **kwargs)
         if args.stac:
             from . import stac
@@ -196,10 +198,28 @@ def _summary(result: ReportResult, lang: str) -> None:
     print("\n".join(lines))
 
 
+def _detected_sensor(red: str | None, *, quiet: bool) -> str:
+    """The sensor of ``red`` read from its metadata when ``--sensor`` is not given (said on screen)."""
+    if red is None:
+        return "generic"
+    from .raster import detect_sensor
+
+    sensor = detect_sensor(red)
+    if sensor != "generic" and not quiet:
+        print(f"--sensor not given: {Path(red).name} is recognised as {sensor} from its metadata", file=sys.stderr)
+    return sensor
+
+
 def _cmd_ndvi(args: argparse.Namespace) -> int:
+    from .outputs import check_output_dir
     from .raster import write_ndvi
 
-    path = write_ndvi(args.red, args.nir, args.out, sensor=args.sensor, scale=args.scale, offset=args.offset,
+    out = Path(args.out)
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a folder; expected the path of the GeoTIFF to write")
+    check_output_dir(out.parent, create=False)
+    sensor = args.sensor or _detected_sensor(args.red, quiet=args.quiet)
+    path = write_ndvi(args.red, args.nir, args.out, sensor=sensor, scale=args.scale, offset=args.offset,
                       nodata=args.nodata, boa_offset=args.boa_offset, mask=args.mask,
                       mask_kind=args.mask_kind)
     if not args.quiet:
@@ -209,6 +229,9 @@ def _cmd_ndvi(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs
+    from .outputs import check_output_dir
+
+    check_output_dir(args.out)
 
     path = compare_runs(args.run_a, args.run_b, args.out, lang=args.lang)
     if not args.quiet:
@@ -218,6 +241,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
+    from .outputs import check_output_dir
+
+    if args.out:
+        check_output_dir(args.out)
 
     result = run_batch(args.config, out=args.out, scheduler=args.scheduler, workers=args.workers,
                        serial=args.serial)
@@ -227,7 +254,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    from .outputs import check_output_dir
     from .sample import SEED, write_sample
+
+    check_output_dir(args.out)
 
     files = write_sample(args.out, seed=SEED if args.seed is None else args.seed)
     if not args.quiet:
@@ -237,32 +267,73 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sigterm_as_interrupt() -> object:
+    """Make SIGTERM raise KeyboardInterrupt (like Ctrl-C) so staged outputs are cleaned up.
+
+    Returns the previous handler, or None when it cannot be installed (not the main thread).
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not stop the cleanup
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not the main thread / no SIGTERM
+        return None
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
+    if args.command == "report":
+        return _cmd_report(args, argv)
+    if args.command == "ndvi":
+        return _cmd_ndvi(args)
+    if args.command == "compare":
+        return _cmd_compare(args)
+    if args.command == "batch":
+        return _cmd_batch(args)
+    if args.command == "sample":
+        return _cmd_sample(args)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bandung-mapping`` command."""
+    """Entry point of the ``bandung-mapping`` command.
+
+    Exit codes: 0 done, 1 some batch tasks failed, 2 an error (message on stderr, no
+    traceback), 130 interrupted by Ctrl-C or SIGTERM (staged outputs removed).
+    """
+    from .outputs import output_error
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * args.verbose
     enable_console_logging(max(level, logging.DEBUG))
+    previous = _sigterm_as_interrupt()
     try:
-        if args.command == "report":
-            return _cmd_report(args, argv)
-        if args.command == "ndvi":
-            return _cmd_ndvi(args)
-        if args.command == "compare":
-            return _cmd_compare(args)
-        if args.command == "batch":
-            return _cmd_batch(args)
-        if args.command == "sample":
-            return _cmd_sample(args)
+        code = _run(args, argv)
     except BandungMappingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # pragma: no cover
+    except OSError as exc:  # disk full, no permission ... outside the typed writers
+        import errno
+
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            print(f"error: {output_error(exc)}", file=sys.stderr)
+        else:
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"error: {exc.strerror or exc}{where}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+    if code is None:
+        parser.error(f"unknown command {args.command}")
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

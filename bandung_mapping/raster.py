@@ -67,6 +67,7 @@ log = get_logger(__name__)
 
 __all__ = [
     "SENSORS",
+    "detect_sensor",
     "DEFAULT_GREEN_NDVI",
     "DEFAULT_TREE_NDVI",
     "SCL_INVALID_CLASSES",
@@ -401,6 +402,47 @@ def _s2_metadata(ref: BandRef, tags: Mapping[str, str]) -> tuple[float | None, f
             baseline = f"{m.group(1)}.{m.group(2)}"
             return _baseline_offset(baseline), quant, f"baseline {baseline} in {part}"
     return None, quant, ""
+
+
+#: Share of valid pixels with NDVI below 0 above which red and NIR look swapped (vegetation and
+#: built land have NDVI above 0; only water, snow and clouds are below).
+SWAPPED_NEGATIVE_SHARE = 0.8
+
+
+def warn_if_swapped(n_negative: int, n_valid: int, *, red: str, nir: str) -> bool:
+    """Warn (and return True) when most valid NDVI pixels are negative: red and NIR may be swapped."""
+    if n_valid and n_negative / n_valid > SWAPPED_NEGATIVE_SHARE:
+        log.warning(
+            "NDVI is negative on %.0f %% of %s valid pixels: are red (%s) and NIR (%s) swapped?",
+            100 * n_negative / n_valid, f"{n_valid:,}", Path(red).name, Path(nir).name,
+        )
+        return True
+    return False
+
+
+def detect_sensor(ref: str | os.PathLike[str] | BandRef) -> str:
+    """The sensor of a band file from its metadata: ``"sentinel2"``, ``"landsat"`` or ``"generic"``.
+
+    Sentinel-2 L2A when its BOA offset is recorded (GeoTIFF tags, ``MTD_MSIL2A.xml`` beside it
+    or an ``MSIL2A ... _Nxxyy_`` product name); Landsat when its tags or name say so
+    (``LC08``/``LC09`` product ids, ``SR_B4``); else generic (values used as they are).
+
+    Examples
+    --------
+    >>> from bandung_mapping import sample
+    >>> detect_sensor(sample.sample_inputs()["red"])
+    'sentinel2'
+    """
+    ref = parse_band_ref(ref)
+    with _open(ref) as src:
+        tags = {**src.tags(), **src.tags(ref.band)}
+    if _s2_metadata(ref, tags)[0] is not None:
+        return "sentinel2"
+    name = Path(ref.path).name.upper()
+    text = " ".join(f"{k}={v}" for k, v in tags.items()).upper()
+    if re.search(r"\bL[COT]0[4-9]_", name) or "_SR_B" in name or "LANDSAT" in text:
+        return "landsat"
+    return "generic"
 
 
 def sentinel2_boa_offset(ref: str | os.PathLike[str] | BandRef) -> float | None:
@@ -1027,13 +1069,14 @@ def write_ndvi(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part.tif", dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    n_valid = 0
+    n_valid = n_negative = 0
     try:
         with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(tmp, "w", **profile) as dst:
             for window, sub in grid.blocks(block_size):
                 block = ndvi_on_grid(red_ref, nir_ref, sub, red_scaling=red_sc, nir_scaling=nir_sc,
                                      mask=mask_ref, mask_kind=kind)
                 n_valid += int(np.isfinite(block).sum())
+                n_negative += int((block < 0).sum())
                 dst.write(block, 1, window=window)
             dst.update_tags(**tags)
             dst.set_band_description(1, "NDVI")
@@ -1042,6 +1085,7 @@ def write_ndvi(
                 f"NDVI of {Path(red_ref.path).name} and {Path(nir_ref.path).name} has no valid pixel (all no data "
                 f"or masked{' in the area' if area is not None else ''}); nothing written to {out.name}"
             )
+        warn_if_swapped(n_negative, n_valid, red=red_ref.path, nir=nir_ref.path)
         with atomic_path(out) as final_tmp:
             if _cog_available():
                 with rasterio.Env(GDAL_CACHEMAX=256):

@@ -91,13 +91,15 @@ def _layer_blocks(
     else:
         classes_ref = _r.parse_band_ref(sources.landcover if sources.landcover else sources.scl)
     nan = np.float32(np.nan)
-    n_read = n_classed = 0
+    n_read = n_classed = n_negative = 0
     seen: set[float] = set()
     for window, sub in grid.blocks():
         if scheme is None:
             nd = _r.ndvi_on_grid(red, nir, sub, red_scaling=red_sc, nir_scaling=nir_sc, mask=mask,
                                  mask_kind=kind)
             valid = np.isfinite(nd)
+            n_read += int(valid.sum())
+            n_negative += int((nd < 0).sum())
             green = _r.green_mask(nd, threshold=green_threshold)
             tree: np.ndarray | None = _r.tree_mask(nd, threshold=tree_threshold)
         else:
@@ -118,6 +120,8 @@ def _layer_blocks(
             nd.astype(np.float32), np.where(valid, green.astype(np.float32), nan).astype(np.float32),
             tree_out, valid.astype(np.float32),
         )
+    if scheme is None:
+        _r.warn_if_swapped(n_negative, n_read, red=sources.red, nir=sources.nir)
     if scheme is not None and n_read and not n_classed:
         raise RasterCoverageError(
             f"{Path(classes_ref.path).name}: none of its {n_read:,} pixels in the study area holds a valid class "

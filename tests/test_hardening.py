@@ -252,3 +252,47 @@ def test_data_quality_findings_on_screen_and_in_the_report(sample_dir, tmp_path,
     for line in expected:
         assert line in screen
         assert line in report
+
+
+def test_sentinel2_bands_recognised_without_sensor(sample_dir, tmp_path, capsys):
+    from bandung_mapping.raster import detect_sensor
+
+    assert detect_sensor(sample_dir / "sample_S2_B04_10m.tif") == "sentinel2"
+    zero = _zero_raster(sample_dir, tmp_path / "plain.tif")  # no metadata
+    assert detect_sensor(zero) == "generic"
+    out = tmp_path / "n.tif"
+    code, err = _run(
+        [
+            "ndvi",
+            "--red",
+            str(sample_dir / "sample_S2_B04_10m.tif"),
+            "--nir",
+            str(sample_dir / "sample_S2_B08_10m.tif"),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0 and "recognised as sentinel2" in err
+
+
+def test_swapped_red_and_nir_warn(sample_dir, tmp_path, caplog):
+    from bandung_mapping.raster import write_ndvi
+
+    with caplog.at_level("WARNING", logger="bandung_mapping"):
+        write_ndvi(
+            sample_dir / "sample_S2_B08_10m.tif",
+            sample_dir / "sample_S2_B04_10m.tif",
+            tmp_path / "swapped.tif",
+            sensor="sentinel2",
+        )
+    assert "swapped" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bandung_mapping"):
+        write_ndvi(
+            sample_dir / "sample_S2_B04_10m.tif",
+            sample_dir / "sample_S2_B08_10m.tif",
+            tmp_path / "right.tif",
+            sensor="sentinel2",
+        )
+    assert "swapped" not in caplog.text
