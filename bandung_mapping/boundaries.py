@@ -295,6 +295,15 @@ def zones_from_gdf(
             raise InputError(
                 f"{source}: {lev} zone(s) {bad} lie in several parents; check the name/code columns"
             )
+        names_per_id = table.assign(_n=table["zone_name"].astype(str).str.strip().str.upper()).groupby("zone_id")["_n"]
+        dup_name = names_per_id.nunique()
+        if (dup_name > 1).any():
+            bad_ids = dup_name[dup_name > 1].index.tolist()
+            shown = {z: sorted(set(table.loc[table["zone_id"] == z, "zone_name"].astype(str)))[:3] for z in bad_ids[:5]}
+            raise InputError(
+                f"{source}: {len(bad_ids)} {lev} code(s) are shared by zones of different names {shown}; "
+                "expected one code per zone (polygons of one zone may share its code and name)"
+            )
         n_rows = len(table)
         grouped = (
             gpd.GeoDataFrame(table, geometry=work.geometry.values, crs=STORAGE_CRS)

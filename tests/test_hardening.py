@@ -296,3 +296,15 @@ def test_swapped_red_and_nir_warn(sample_dir, tmp_path, caplog):
             sensor="sentinel2",
         )
     assert "swapped" not in caplog.text
+
+
+def test_duplicate_zone_codes_with_other_names_are_an_error(kelurahan):
+    from bandung_mapping.errors import InputError
+
+    g = kelurahan.copy()
+    g.loc[1, "kode_kelurahan"] = g.loc[0, "kode_kelurahan"]
+    with pytest.raises(InputError, match=r"1 kelurahan code\(s\) are shared by zones of different names"):
+        boundaries.zones_from_gdf(g, city="sample", source="dup")
+    same = g.copy()
+    same.loc[1, "nama_kelurahan"] = same.loc[0, "nama_kelurahan"]  # one zone in two polygons: merged
+    assert len(boundaries.zones_from_gdf(same, city="sample", source="dup")["kelurahan"]) == len(g) - 1
