@@ -234,7 +234,134 @@ def _is_area(tags: frozenset[tuple[str, str]]) -> bool:
     return False
 
 
+# relation types whose members libosmium's area assembler builds into (multi)polygons
+_AREA_RELATION_TYPES = frozenset({"multipolygon", "boundary"})
+# the value libosmium gives the header option 'sorting' of a PBF file that declares the
+# 'Sort.Type_then_ID' feature (nodes, then ways, then relations, each by ascending id)
+_SORTED_HEADER = "Type_then_ID"
+
+
+class _UnsortedInput(Exception):
+    """Internal: an element came out of id order (nodes, ways, relations, each by ascending id)."""
+
+
+def _count(excluded: dict[str, int], reason: str, n: int = 1) -> None:
+    """Add ``n`` to ``excluded[reason]``."""
+    excluded[reason] = excluded.get(reason, 0) + int(n)
+
+
+def _read_errors() -> tuple[type[Exception], ...]:
+    """What libosmium raises on a truncated or malformed file.
+
+    I/O, XML and PBF errors are RuntimeError, bad ids ValueError, bad coordinates
+    InvalidLocationError.
+    """
+    import osmium
+
+    return (RuntimeError, ValueError, osmium.InvalidLocationError)
+
+
+def _pbf_declares_sorted(path: Path) -> bool:
+    """Whether a PBF file's header declares it sorted (``Sort.Type_then_ID``); False if unreadable."""
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.NOTHING)
+        try:
+            return reader.header().get("sorting") == _SORTED_HEADER
+        finally:
+            reader.close()
+    except _read_errors():
+        return False  # the real read raises the typed error with the reason
+
+
+def _has_elements(path: Path) -> bool:
+    """Whether an OSM file holds at least one node, way or relation (stops at the first)."""
+    import osmium
+
+    return any(True for _ in osmium.FileProcessor(str(path)))
+
+
+def _sort_to_pbf(path: Path, folder: Path, source: str) -> Path:
+    """Write the elements of ``path`` to ``folder/sorted.osm.pbf``, sorted and deduplicated.
+
+    libosmium's node-location index and area assembler need nodes, then ways, then relations,
+    each by ascending id, which OSM XML from Overpass or JOSM does not guarantee. The elements
+    are read into libosmium buffers (about the size of the same data as PBF, a fraction of the
+    XML) and written sorted; duplicates (same type, id and version) are kept once.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be parsed, or holds no element.
+    """
+    import osmium
+
+    merger = osmium.MergeInputReader()
+    try:
+        size = merger.add_file(str(path))
+    except _read_errors() as exc:
+        raise InputFileError(
+            f"cannot read {path} as OSM data ({exc}); expected complete OSM XML or PBF: {FEATURE_FORMATS}"
+        ) from exc
+    if not size:
+        raise InputFileError(
+            f"{path} holds no OSM element; expected OSM data with at least one node, way or relation"
+        )
+    out = folder / "sorted.osm.pbf"
+    writer = osmium.WriteHandler(str(out))
+    try:
+        merger.apply(writer, simplify=True)
+    finally:
+        writer.close()
+    log.debug("%s: sorted %d bytes of OSM elements into %s", source, size, out)
+    return out
+
+
 def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoDataFrame:
+    """Read ``.osm`` XML or ``.osm.pbf`` with libosmium, sorting the elements first if needed.
+
+    OSM XML is always sorted first (Overpass may write relations before nodes, and ids out
+    of order); a PBF file is read as it is when its header declares it sorted, or while its
+    elements come in order, and else sorted and read again.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The common schema; ``attrs["excluded"]`` counts the elements left out by reason
+        (``non_area_relation``: relations other than multipolygon/boundary, e.g. routes;
+        ``broken_geometry``: ways or relations whose geometry could not be built).
+
+    Raises
+    ------
+    InputFileError
+        The file is empty (0 bytes or no element), truncated or corrupt.
+    """
+    import tempfile
+
+    if path.stat().st_size == 0:
+        raise InputFileError(
+            f"{path} is empty (0 bytes); expected OSM XML or PBF with at least one node, way or relation"
+        )
+    with tempfile.TemporaryDirectory(prefix="bm-osm-") as tmp:
+        if _kind(path) == "xml":
+            return _read_sorted(_sort_to_pbf(path, Path(tmp), source), path, source, polygon, check=False)
+        try:
+            return _read_sorted(path, path, source, polygon, check=not _pbf_declares_sorted(path))
+        except _UnsortedInput as exc:
+            log.info("%s: elements are not sorted by type and id (%s); sorting them first", source, exc)
+            return _read_sorted(_sort_to_pbf(path, Path(tmp), source), path, source, polygon, check=False)
+
+
+def _read_sorted(
+    read: Path, path: Path, source: str, polygon: BaseGeometry | None, *, check: bool
+) -> gpd.GeoDataFrame:
+    """Read ``read`` (``path`` itself, or its sorted copy) into the common schema.
+
+    With ``check``, :class:`_UnsortedInput` is raised at the first element seen out of
+    order, when libosmium finds one, or when a way lacks node locations (untagged nodes are
+    not seen here: they may come after the ways).
+    """
     import osmium
 
     wkb = osmium.geom.WKBFactory()
@@ -245,11 +372,16 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
     area_ways: dict[int, bytes] = {}
     broken = (RuntimeError, osmium.InvalidLocationError)
     closed_ways: set[int] = set()
+    excluded: dict[str, int] = {}
+    other_types: dict[str, int] = {}
+    last, last_name = (-1, False, 0), ""
+    seen = 0
     try:
         # untagged nodes and ways are dropped in libosmium, after their locations and rings are stored
         untagged = osmium.filter.EmptyTagFilter().enable_for(osmium.osm.NODE | osmium.osm.WAY)
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(untagged)
+        processor = osmium.FileProcessor(str(read)).with_locations().with_areas().with_filter(untagged)
         for obj in processor:
+            seen += 1
             if obj.is_area():
                 if obj.from_way():
                     try:
@@ -263,10 +395,25 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
                     geoms.append(wkb.create_multipolygon(obj))
                 except broken as exc:  # broken ring, missing member
                     log.warning("%s: skipped relation/%d: %s", source, obj.orig_id(), exc)
+                    _count(excluded, "broken_geometry")
                     continue
                 rows.append(tags)
                 ids.append(f"relation/{obj.orig_id()}")
                 elements.append("relation")
+                continue
+            if check:
+                # libosmium's order: by type, then negative ids (new in JOSM) before positive, by |id|
+                key = (0 if obj.is_node() else 1 if obj.is_way() else 2, obj.id > 0, abs(obj.id))
+                if key < last:
+                    raise _UnsortedInput(f"{obj.type_str()}{obj.id} after {last_name}")
+                last, last_name = key, f"{obj.type_str()}{obj.id}"
+            if obj.is_relation():
+                # multipolygon/boundary relations come back as areas (above); the others
+                # (route, site, restriction, ...) have no area and are left out, counted
+                rel_type = obj.tags.get("type") or "(none)"
+                if rel_type not in _AREA_RELATION_TYPES:
+                    _count(excluded, "non_area_relation")
+                    other_types[rel_type] = other_types.get(rel_type, 0) + 1
                 continue
             if len(obj.tags) == 0:
                 continue
@@ -284,15 +431,33 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
                 try:
                     geoms.append(wkb.create_linestring(obj))
                 except broken as exc:  # missing node locations (clipped extract)
+                    if check:  # or nodes after the ways, in a PBF file not declared sorted
+                        raise _UnsortedInput(f"way/{obj.id} has nodes without a location") from exc
                     log.warning("%s: skipped way/%d: %s", source, obj.id, exc)
+                    _count(excluded, "broken_geometry")
                     continue
                 if obj.is_closed() and _closed_way_is_area(tags):
                     closed_ways.add(len(rows))
                 ids.append(f"way/{obj.id}")
                 elements.append("way")
                 rows.append(tags)
-    except RuntimeError as exc:
-        raise InputFileError(f"cannot read {path} as OSM data ({exc}); expected {FEATURE_FORMATS}") from exc
+    except _read_errors() as exc:
+        if check and "out of order" in str(exc):  # libosmium's own check ('Way IDs out of order')
+            raise _UnsortedInput(str(exc)) from exc
+        raise InputFileError(
+            f"cannot read {path} as OSM data ({exc}); expected complete OSM XML or PBF: {FEATURE_FORMATS}"
+        ) from exc
+    if not seen and not _has_elements(read):
+        raise InputFileError(
+            f"{path} holds no OSM element; expected OSM data with at least one node, way or relation"
+        )
+    if other_types:
+        log.info(
+            "%s: left out %d relations that are not areas (type: %s)",
+            source,
+            excluded["non_area_relation"],
+            ", ".join(f"{k}={v}" for k, v in sorted(other_types.items())),
+        )
     # closed ways that are areas take the polygon the area assembler built
     refused = []
     for pos in closed_ways:
@@ -312,9 +477,12 @@ def _read_pbf(path: Path, source: str, polygon: BaseGeometry | None) -> gpd.GeoD
     if single.any():
         shapes[single] = shapely.get_geometry(shapes[single], 0)
     if not rows:
-        return _empty(source)
-    raw = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=list(shapes), crs=STORAGE_CRS)
-    return _normalise(raw, osmid=ids, element=elements, source=source, polygon=polygon)
+        out = _empty(source)
+    else:
+        raw = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=list(shapes), crs=STORAGE_CRS)
+        out = _normalise(raw, osmid=ids, element=elements, source=source, polygon=polygon)
+    out.attrs["excluded"] = excluded
+    return out
 
 
 _ID_RE = re.compile(r"^\s*(node|way|relation|n|w|r)\s*/?\s*(-?\d+)\s*$", re.IGNORECASE)
@@ -406,12 +574,24 @@ def features_from_file(
     -------
     geopandas.GeoDataFrame
         EPSG:4326; columns ``osmid``, ``element``, one column per tag (str, NaN where absent
-        or empty), ``source`` (the file name) and ``geometry``.
+        or empty), ``source`` (the file name) and ``geometry``. ``attrs["excluded"]`` counts
+        the OSM elements left out, by reason: ``non_area_relation`` (relations other than
+        multipolygon/boundary, e.g. ``type=route``) and ``broken_geometry`` (ways or
+        relations whose geometry cannot be built); empty for GeoJSON / GeoPackage.
 
     Raises
     ------
     InputFileError
-        The file is missing, corrupt or of an unknown format.
+        The file is missing, empty (0 bytes, or no OSM element), truncated, corrupt or of
+        an unknown format.
+
+    Notes
+    -----
+    libosmium needs the elements sorted (nodes, then ways, then relations, each by
+    ascending id). OSM XML, which Overpass may write with relations first and ids out of
+    order, is therefore always sorted into a temporary PBF file first (its elements are
+    held in memory meanwhile, at about their PBF size); a PBF file is sorted the same way
+    only if its elements turn out to be out of order.
 
     Examples
     --------
@@ -434,6 +614,7 @@ def features_from_file(
         gdf = _read_pbf(p, p.name, poly)
     else:
         gdf = _read_vector(p, p.name, poly, layer)
+        gdf.attrs["excluded"] = {}
     counts = gdf["element"].value_counts().to_dict() if len(gdf) else {}
     log.info("read %d OSM features from %s (%s)", len(gdf), p.name, counts)
     return gdf
@@ -446,16 +627,23 @@ def features_from_files(
 ) -> gpd.GeoDataFrame:
     """Read several OSM files and drop duplicate elements (same ``osmid``; first file wins).
 
-    The number of duplicates dropped is logged and stored in ``result.attrs["duplicates"]``.
+    The number of duplicates dropped is logged and stored in ``result.attrs["duplicates"]``;
+    ``result.attrs["excluded"]`` sums the files' counts of elements left out, by reason
+    (see :func:`features_from_file`).
     """
     paths = list(paths)
     if not paths:
         raise InputError("paths is empty; expected at least one OSM file")
     frames = [features_from_file(p, polygon=polygon) for p in paths]
+    excluded: dict[str, int] = {}
+    for frame in frames:
+        for reason, n in frame.attrs.get("excluded", {}).items():
+            _count(excluded, reason, n)
     frames = [f for f in frames if len(f)]
     if not frames:
         out = _empty(",".join(Path(p).name for p in paths))
         out.attrs["duplicates"] = 0
+        out.attrs["excluded"] = excluded
         return out
     both = pd.concat(frames, ignore_index=True)
     dup = both["osmid"].duplicated(keep="first")
@@ -464,6 +652,7 @@ def features_from_files(
         log.info("dropped %d duplicate OSM features (same osmid in several files)", n)
     out = gpd.GeoDataFrame(both.loc[~dup].reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS)
     out.attrs["duplicates"] = n
+    out.attrs["excluded"] = excluded
     return out
 
 
