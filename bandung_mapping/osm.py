@@ -41,7 +41,7 @@ from ._log import get_logger
 from ._overpass import call_osmnx
 from ._validate import check_input_path
 from .errors import EmptyAreaError, InputError, InputFileError
-from .projection import STORAGE_CRS
+from .projection import STORAGE_CRS, check_coordinates
 
 log = get_logger(__name__)
 
@@ -519,6 +519,7 @@ def _read_vector(
         return _empty(source)
     if raw.crs is None:
         raise InputFileError(f"{path} has no CRS; expected EPSG:4326 as OSM exports use")
+    check_coordinates(raw, name=f"OSM features {Path(path).name}")
     cols = set(raw.columns)
     parsed: list[tuple[str, str] | None]
     if "@id" in cols:
