@@ -197,27 +197,29 @@ def rules_tags(rules: object = None) -> dict[str, bool | list[str]]:
 # --------------------------------------------------------------------------------------
 # tag matching
 # --------------------------------------------------------------------------------------
-def _value_match(df: pd.DataFrame, key: str, values: Any) -> np.ndarray:
+def _value_match(df: pd.DataFrame, key: str, values: Any, rows: np.ndarray | None = None) -> np.ndarray:
+    """Whether column ``key`` holds one of ``values`` (``"*"``: any value), at ``rows`` (positions) or all rows."""
+    n = len(df) if rows is None else len(rows)
     if key not in df.columns:
-        return np.zeros(len(df), dtype=bool)
+        return np.zeros(n, dtype=bool)
     values = [values] if isinstance(values, str) else list(values)
-    col = df[key]
+    col = df[key] if rows is None else df[key].iloc[rows]  # one column: a wide tag table is never copied
     if "*" in values:
         return col.notna().to_numpy()
     return col.isin(values).to_numpy()
 
 
-def _any(df: pd.DataFrame, table: Mapping[str, Any]) -> np.ndarray:
-    out = np.zeros(len(df), dtype=bool)
+def _any(df: pd.DataFrame, table: Mapping[str, Any], rows: np.ndarray | None = None) -> np.ndarray:
+    out = np.zeros(len(df) if rows is None else len(rows), dtype=bool)
     for key, values in table.items():
-        out |= _value_match(df, key, values)
+        out |= _value_match(df, key, values, rows)
     return out
 
 
-def _all(df: pd.DataFrame, table: Mapping[str, Any]) -> np.ndarray:
-    out = np.ones(len(df), dtype=bool)
+def _all(df: pd.DataFrame, table: Mapping[str, Any], rows: np.ndarray | None = None) -> np.ndarray:
+    out = np.ones(len(df) if rows is None else len(rows), dtype=bool)
     for key, values in table.items():
-        out &= _value_match(df, key, values)
+        out &= _value_match(df, key, values, rows)
     return out
 
 
@@ -266,14 +268,13 @@ def _condition(
     df: pd.DataFrame, cand: np.ndarray, cond: Mapping[str, Any], space: _Space, proximity: Mapping[str, Any]
 ) -> np.ndarray:
     """Which candidates (positions) satisfy ``cond``."""
-    sub = df.iloc[cand]
     ok = np.ones(len(cand), dtype=bool)
     if "tags" in cond:
-        ok &= _any(sub, cond["tags"])
+        ok &= _any(df, cond["tags"], cand)
     if "require" in cond:
-        ok &= _all(sub, cond["require"])
+        ok &= _all(df, cond["require"], cand)
     if "exclude" in cond:
-        ok &= ~_any(sub, cond["exclude"])
+        ok &= ~_any(df, cond["exclude"], cand)
     if "inside" in cond and ok.any():
         pos = np.flatnonzero(ok)
         ok[pos] = space.inside(cand[pos], cond["inside"])
@@ -312,13 +313,13 @@ def classify_kinds(
     _check_features(features)
     data = _load(rules)
     crs = _metric(metric_crs)
-    df = pd.DataFrame(features.drop(columns=features.geometry.name))
+    # the tag columns are read one at a time from the features themselves (no copy of a wide table)
+    df = features.reset_index(drop=True)
     n = len(features)
     kind = np.full(n, None, dtype=object)
     public = np.full(n, None, dtype=object)
     rule_no = np.zeros(n, dtype=int)
-    space = _Space(features.reset_index(drop=True), crs)
-    df = df.reset_index(drop=True)
+    space = _Space(df, crs)
     proximity = data.get("proximity", {})
     kinds = data["kinds"]
     for i, rule in enumerate(data["rules"], 1):
@@ -326,7 +327,7 @@ def classify_kinds(
         if len(open_pos) == 0:
             break
         # cheap tag test first, then the spatial conditions on the few candidates left
-        cand = open_pos[_any(df.iloc[open_pos], rule["tags"])]
+        cand = open_pos[_any(df, rule["tags"], open_pos)]
         if len(cand) == 0:
             continue
         hit = cand[_condition(df, cand, rule, space, proximity)]
@@ -594,6 +595,9 @@ def parse_levels(value: object) -> float:
     return max(nums) if nums else math.nan
 
 
+_BUILDING_COLUMNS = frozenset({"osmid", "building", "building:levels", "height", "name", "amenity", "source"})
+
+
 def classify_buildings(
     features: gpd.GeoDataFrame,
     *,
@@ -628,7 +632,10 @@ def classify_buildings(
     if storey_height_m <= 0:
         raise InputError(f"storey_height_m must be > 0, got {storey_height_m}")
     data = _load(rules)
-    feats = features.reset_index(drop=True)
+    # only the columns read below: a wide tag table (hundreds of keys) is not copied with the rows
+    use_keys = {str(k) for table in data.get("building_use", {}).values() for k in table}
+    wanted = _BUILDING_COLUMNS | use_keys | {features.geometry.name}
+    feats = features[[c for c in features.columns if c in wanted]].reset_index(drop=True)
     excluded: dict[str, int] = {}
     if "building" not in feats.columns:
         bmask = np.zeros(len(feats), dtype=bool)

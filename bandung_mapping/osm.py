@@ -651,7 +651,8 @@ def features_from_files(
     n = int(dup.sum())
     if n:
         log.info("dropped %d duplicate OSM features (same osmid in several files)", n)
-    out = gpd.GeoDataFrame(both.loc[~dup].reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS)
+    kept = both.loc[~dup].reset_index(drop=True) if n else both  # no copy of a wide table when nothing drops
+    out = gpd.GeoDataFrame(kept, geometry="geometry", crs=STORAGE_CRS)
     out.attrs["duplicates"] = n
     out.attrs["excluded"] = excluded
     return out
