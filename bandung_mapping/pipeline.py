@@ -427,18 +427,20 @@ def run_report(
 
 
 def _earlier_outputs(out_dir: Path, levels: list[str]) -> list[str]:
-    """Files of an earlier report in ``out_dir``: its run.json ``outputs`` and the known names."""
+    """Files an earlier report wrote into ``out_dir``: the ``outputs`` of its ``run.json``.
+
+    Only a ``run.json`` written by this tool counts; a folder without one (or a file it does
+    not list) holds the user's own files, which a new run never removes, whatever their name.
+    """
     import json
 
-    names = ["indicators.gpkg", "indicators.xlsx", "map.html", "report.html", "report.pdf", "ndvi.tif",
-             "candidate_sites.csv", "run.json"]
-    names += [f"indicators_{lv}.{ext}" for lv in levels for ext in ("csv", "parquet")]
-    run = out_dir / "run.json"
-    if run.is_file():
-        try:
-            names += [str(p) for p in json.loads(run.read_text(encoding="utf-8")).get("outputs", [])]
-        except (ValueError, OSError):
-            pass
+    try:
+        info = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return []
+    if not isinstance(info, dict) or info.get("tool") != "bandung-mapping" or not isinstance(info.get("outputs"), list):
+        return []
+    names = [n for n in info["outputs"] if isinstance(n, str) and n]
     return [n for n in dict.fromkeys(names) if ".." not in Path(n).parts and not Path(n).is_absolute()]
 
 

@@ -68,7 +68,8 @@ def hostile(tmp_path_factory, sample_dir: Path) -> dict:
     zone_names = []
     for j, f in enumerate(gj["features"]):
         f["properties"]["nama_kelurahan"] = f"{_payload(j)} KEL{j}"
-        f["properties"]["nama_kecamatan"] = f"KEC {_payload(j + 3)} {f['properties']['kode_kecamatan']}"
+        code = f["properties"]["kode_kecamatan"]  # one name per kecamatan code
+        f["properties"]["nama_kecamatan"] = f"KEC {_payload(int(code.rsplit('.', 1)[-1]) + 2)} {code}"
         zone_names.append(f["properties"]["nama_kelurahan"])
     (src / "sample_kelurahan.geojson").write_text(json.dumps(gj), encoding="utf-8")
 
