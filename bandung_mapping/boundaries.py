@@ -33,6 +33,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from ._log import get_logger
@@ -177,6 +178,38 @@ def zones_from_file(
     )
 
 
+#: A zone whose centre lies farther than this (and than four times the distance within which
+#: three quarters of the zones lie) from the median centre of the file's zones is taken for a
+#: zone of another place (a stray row, a wrong code) and left out with a warning.
+FAR_ZONE_KM = 50.0
+
+
+def _drop_far_zones(gdf: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame, int]:
+    """``gdf`` without the minority of zones lying over :data:`FAR_ZONE_KM` from the others, and their count."""
+    if len(gdf) < 3:
+        return gdf, 0
+    try:
+        pts = shapely.point_on_surface(gdf.to_crs(STORAGE_CRS).geometry.values)
+    except Exception:  # a CRS that cannot be transformed is named by check_coordinates
+        return gdf, 0
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        return gdf, 0
+    lon0, lat0 = float(np.median(lon)), float(np.median(lat))
+    geod = pyproj.Geod(ellps="WGS84")
+    _, _, dist_m = geod.inv(np.full(len(lon), lon0), np.full(len(lat), lat0), lon, lat)
+    # far from the rest: beyond FAR_ZONE_KM and beyond four times the spread of most zones
+    limit = max(FAR_ZONE_KM * 1000, 4 * float(np.percentile(dist_m, 75)))
+    far = dist_m > limit
+    if not far.any() or far.sum() * 2 >= len(gdf):
+        return gdf, 0
+    log.warning(
+        "%s: %d zone(s) lie over %.0f km from the other zones and are left out: %s",
+        source, int(far.sum()), FAR_ZONE_KM, gdf.index[far].tolist()[:10],
+    )
+    return gdf.loc[~far], int(far.sum())
+
+
 def zones_from_gdf(
     gdf: gpd.GeoDataFrame,
     *,
@@ -194,8 +227,9 @@ def zones_from_gdf(
         raise EmptyAreaError(f"{source} holds no features; expected zone polygons")
     if gdf.crs is None:
         raise CRSError(f"{source} has no CRS; expected one (e.g. EPSG:4326). Set it, or fix the file's .prj")
-    check_coordinates(gdf, name=source, region_crs=prof.metric_crs)
     gdf = gdf.loc[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf, n_far = _drop_far_zones(gdf, source=source)
+    check_coordinates(gdf, name=source, region_crs=prof.metric_crs)
     gdf = gdf.loc[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if len(gdf) == 0:
         raise EmptyAreaError(f"{source} holds no polygons; expected zone polygons")
@@ -320,6 +354,7 @@ def zones_from_gdf(
     out = {lev: out[lev] for lev in levels[start:]}
     qa = boundary_qa(out[level], metric_crs=prof.metric_crs)
     qa["repaired_invalid"] = n_fixed
+    qa["zones_far_from_the_rest"] = n_far
     out[level].attrs["qa"] = qa
     log.info(
         "read %s zones from %s: %s; overlaps %.0f m2, gaps %.0f m2, repaired %d",

@@ -237,6 +237,8 @@ def load_study_area(
         "boundaries": zones[lowest].attrs.get("qa")
         or _boundaries.boundary_qa(zones[lowest], metric_crs=profile.metric_crs)
     }
+    if qa["boundaries"].get("zones_far_from_the_rest"):
+        excluded["zones_far_from_the_rest"] = int(qa["boundaries"]["zones_far_from_the_rest"])
     if population is not None:
         qa["population"] = {
             "unmatched_rows": len(rows_left),

@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+import shapely.affinity
 
 from bandung_mapping import boundaries, cli
 from bandung_mapping.errors import CRSError
@@ -308,3 +309,17 @@ def test_duplicate_zone_codes_with_other_names_are_an_error(kelurahan):
     same = g.copy()
     same.loc[1, "nama_kelurahan"] = same.loc[0, "nama_kelurahan"]  # one zone in two polygons: merged
     assert len(boundaries.zones_from_gdf(same, city="sample", source="dup")["kelurahan"]) == len(g) - 1
+
+
+def test_a_zone_of_another_place_is_left_out_and_counted(kelurahan, sample_dir, tmp_path, capsys):
+    g = kelurahan.copy()
+    g.loc[len(g) - 1, "geometry"] = shapely.affinity.translate(g.geometry.iloc[-1], xoff=1.5)  # ~165 km east
+    z = boundaries.zones_from_gdf(g, city="sample", source="stray")
+    assert len(z["kelurahan"]) == len(g) - 1
+    assert z["kelurahan"].attrs["qa"]["zones_far_from_the_rest"] == 1
+    path = tmp_path / "stray.geojson"
+    g.to_file(path)
+    code = cli.main(["report", "--boundaries", str(path), "--osm", str(sample_dir / "sample_city.osm"),
+                     "--lang", "en", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "1 zone(s) excluded: far from the rest" in capsys.readouterr().out
