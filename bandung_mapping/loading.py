@@ -198,6 +198,12 @@ def load_study_area(
         zones = _boundaries.zones_from_file(boundaries, city=profile, name_columns=name_columns,
                                             code_columns=code_columns, layer=layer)
         record("boundaries", boundaries)
+        if place is not None:
+            used = "the OSM features of the place" if not osm else "nothing (the --osm files give the features)"
+            note = (f"both boundaries and place were given: zones come from {Path(boundaries).name}; "
+                    f"place {place!r} gives {used}")
+            log.warning(note)
+            notes.append(note)
     elif place is not None:
         zones = _boundaries.zones_from_place(place, city=profile)
         inputs.append({"role": "boundaries", "path": f"osm:{place}", "sha256": ""})

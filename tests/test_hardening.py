@@ -323,3 +323,11 @@ def test_a_zone_of_another_place_is_left_out_and_counted(kelurahan, sample_dir, 
                      "--lang", "en", "--out", str(tmp_path / "out")])
     assert code == 0
     assert "1 zone(s) excluded: far from the rest" in capsys.readouterr().out
+
+
+def test_place_with_boundaries_says_which_is_used(sample_dir, tmp_path, capsys):
+    code = cli.main(["report", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
+                     "--osm", str(sample_dir / "sample_city.osm"), "--place", "Kota Bandung", "--lang", "en",
+                     "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "zones come from sample_kelurahan.geojson; place 'Kota Bandung' gives nothing" in capsys.readouterr().out
