@@ -76,6 +76,20 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def _sample_report(sample_dir: Path, out: Path, *extra: str) -> list[str]:
+    """``report`` arguments for the sample's boundaries and OSM file, then ``extra``."""
+    return [
+        "report",
+        "--boundaries",
+        str(sample_dir / "sample_kelurahan.geojson"),
+        "--osm",
+        str(sample_dir / "sample_city.osm"),
+        *extra,
+        "--out",
+        str(out),
+    ]
+
+
 def _zero_raster(sample_dir: Path, path: Path) -> Path:
     import numpy as np
     import rasterio
@@ -100,21 +114,7 @@ def test_report_on_all_nodata_bands_is_not_zero_green(sample_dir, tmp_path, caps
     zero = _zero_raster(sample_dir, tmp_path / "zero.tif")
     out = tmp_path / "out"
     code, err = _run(
-        [
-            "report",
-            "--boundaries",
-            str(sample_dir / "sample_kelurahan.geojson"),
-            "--osm",
-            str(sample_dir / "sample_city.osm"),
-            "--red",
-            str(zero),
-            "--nir",
-            str(zero),
-            "--sensor",
-            "generic",
-            "--out",
-            str(out),
-        ],
+        _sample_report(sample_dir, out, "--red", str(zero), "--nir", str(zero), "--sensor", "generic"),
         capsys,
     )
     assert code == 2 and "no valid pixel" in err
@@ -124,17 +124,7 @@ def test_report_on_all_nodata_bands_is_not_zero_green(sample_dir, tmp_path, caps
 def test_landcover_without_scheme_classes_is_an_error(sample_dir, tmp_path, capsys):
     out = tmp_path / "out"
     code, err = _run(
-        [
-            "report",
-            "--boundaries",
-            str(sample_dir / "sample_kelurahan.geojson"),
-            "--osm",
-            str(sample_dir / "sample_city.osm"),
-            "--landcover",
-            str(sample_dir / "sample_S2_B04_10m.tif"),
-            "--out",
-            str(out),
-        ],
+        _sample_report(sample_dir, out, "--landcover", str(sample_dir / "sample_S2_B04_10m.tif")),
         capsys,
     )
     assert code == 2 and "valid class of the 'worldcover' scheme" in err
@@ -319,15 +309,38 @@ def test_a_zone_of_another_place_is_left_out_and_counted(kelurahan, sample_dir, 
     assert z["kelurahan"].attrs["qa"]["zones_far_from_the_rest"] == 1
     path = tmp_path / "stray.geojson"
     g.to_file(path)
-    code = cli.main(["report", "--boundaries", str(path), "--osm", str(sample_dir / "sample_city.osm"),
-                     "--lang", "en", "--out", str(tmp_path / "out")])
+    code = cli.main(
+        [
+            "report",
+            "--boundaries",
+            str(path),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--lang",
+            "en",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     assert "1 zone(s) excluded: far from the rest" in capsys.readouterr().out
 
 
 def test_place_with_boundaries_says_which_is_used(sample_dir, tmp_path, capsys):
-    code = cli.main(["report", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
-                     "--osm", str(sample_dir / "sample_city.osm"), "--place", "Kota Bandung", "--lang", "en",
-                     "--out", str(tmp_path / "out")])
+    code = cli.main(
+        [
+            "report",
+            "--boundaries",
+            str(sample_dir / "sample_kelurahan.geojson"),
+            "--osm",
+            str(sample_dir / "sample_city.osm"),
+            "--place",
+            "Kota Bandung",
+            "--lang",
+            "en",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     assert "zones come from sample_kelurahan.geojson; place 'Kota Bandung' gives nothing" in capsys.readouterr().out
