@@ -25,7 +25,7 @@ import shapely
 
 from ._log import get_logger
 from ._validate import check_gdf, check_input_path
-from .errors import CRSError, EmptyAreaError, InputError, InputFileError
+from .errors import BandungMappingError, CRSError, EmptyAreaError, InputError, InputFileError
 
 __all__ = [
     "EXCLUDED_HIGHWAY",
@@ -178,8 +178,13 @@ def walk_network_from_file(
         else:
             lines = gpd.read_file(p)
             return walk_network_from_osm(lines, exclude_highway=exclude_highway)
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputFileError(f"cannot read walk network {p.name}: {exc}") from exc
+    except BandungMappingError:
+        raise
+    except Exception as exc:  # graphml, XML and vector readers each raise their own error types
+        raise InputFileError(
+            f"cannot read walk network {p.name} ({type(exc).__name__}: {exc}); expected a .graphml, an OSM "
+            ".osm/.xml file or a vector file of OSM highway lines"
+        ) from exc
     crs = graph.graph.get("crs", "EPSG:4326")
     if pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
         graph = ox.project_graph(graph, to_crs="EPSG:4326")

@@ -344,3 +344,22 @@ def test_place_with_boundaries_says_which_is_used(sample_dir, tmp_path, capsys):
     )
     assert code == 0
     assert "zones come from sample_kelurahan.geojson; place 'Kota Bandung' gives nothing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "content"),
+    [
+        ("--network", "net.geojson", b"\x00\x01 not a vector file"),
+        ("--network", "net.graphml", b"<graphml"),
+        ("--population", "pop.csv", b""),
+        ("--candidates", "land.geojson", b"{]"),
+        ("--scl", "scl.tif", b"II*\x00 truncated"),
+    ],
+)
+def test_unreadable_inputs_are_one_line_errors(sample_dir, tmp_path, capsys, flag, name, content):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    code, err = _run(_sample_report(sample_dir, out, flag, str(bad)), capsys)
+    assert code == 2 and "Traceback" not in err and name in err
+    assert not (out / "indicators_kota.csv").exists()
