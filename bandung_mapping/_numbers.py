@@ -26,8 +26,8 @@ NUMBER_STYLES = {"id": (".", ","), "en": (",", ".")}
 
 _INT = re.compile(r"[+-]?\d+")
 _ONE_GROUP = {  # one separator with exactly three digits after it: thousands in one style, decimals in the other
-    ".": re.compile(r"[+-]?\d{1,3}\.\d{3}"),
-    ",": re.compile(r"[+-]?\d{1,3},\d{3}"),
+    ".": re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}"),  # 0.123 is a decimal in any style
+    ",": re.compile(r"[+-]?[1-9]\d{0,2},\d{3}"),
 }
 # Values readable in one style only, with the style they prove.
 _ONLY = [
@@ -60,7 +60,13 @@ def _rows(index: Sequence[object], limit: int = 10) -> str:
 
 
 def parse_numbers(
-    values: pd.Series, *, column: str, where: str, style: str | None = None, header_lines: int = 1
+    values: pd.Series,
+    *,
+    column: str,
+    where: str,
+    style: str | None = None,
+    header_lines: int = 1,
+    text: str = "raise",
 ) -> pd.Series:
     """``values`` as floats, each text read with the column's number style.
 
@@ -74,6 +80,9 @@ def parse_numbers(
         Where the column comes from (e.g. the file name), for messages.
     style : {"id", "en"}, optional
         Number style; default: found from the values.
+    text : {"raise", "nan"}, default "raise"
+        What text that is no number gives: an error, or NaN (for callers that count and
+        drop such rows themselves).
     header_lines : int, default 1
         Lines above the first data row: messages name file lines (index label + this + 1)
         when the index holds row numbers of the file as read, else positions.
@@ -122,7 +131,11 @@ def parse_numbers(
     kinds = pd.Series({i: _kind(t) for i, t in texts.items()}, dtype=object)
     if len(kinds):
         bad = kinds.index[kinds == "bad"]
-        if len(bad):
+        if len(bad) and text == "nan":
+            for i in bad:
+                del texts[i]
+            kinds = kinds.drop(bad)
+        elif len(bad):
             examples = ", ".join(repr(str(values[i])) for i in list(bad)[:3])
             raise InputError(
                 f"{where}: column {column!r} has text that is no number in file line(s) {_rows(row_no[bad].tolist())} "
@@ -150,7 +163,7 @@ def parse_numbers(
         elif proven - {style}:
             wrong = kinds.index[kinds.isin(list(proven - {style}))]
             raise InputError(
-                f"{where}: column {column!r} has values not in the {style!r} number style in row(s) "
+                f"{where}: column {column!r} has values not in the {style!r} number style in file line(s) "
                 f"{_rows(row_no[wrong].tolist())} (e.g. {texts[wrong[0]]!r})"
             )
         thousands, decimal = NUMBER_STYLES[style or "en"]

@@ -228,7 +228,7 @@ def load_study_area(
         if rows_left:
             excluded["population_unmatched_rows"] = len(rows_left)
             excluded["population_unmatched_people"] = int(
-                round(float(join_report.get("table_total", 0.0)) - float(join_report.get("joined_total", 0.0)))
+                round(sum(float(r.get("population") or 0.0) for r in rows_left))
             )
         if table.attrs.get("duplicate_rows_dropped"):
             excluded["population_duplicate_rows"] = int(table.attrs["duplicate_rows_dropped"])

@@ -168,8 +168,8 @@ def parks_from_csv(
     lat = pd.to_numeric(df[cols["lat"]], errors="coerce")
     lon = pd.to_numeric(df[cols["lon"]], errors="coerce")
     area = parse_numbers(
-        df[cols["area"]], column=cols["area"], where=f"park list {p.name}", style=spec["number_format"]
-    )
+        df[cols["area"]], column=cols["area"], where=f"park list {p.name}", style=spec["number_format"], text="nan"
+    )  # an area that is no number is counted below as missing_area
     bad_xy = ~(lat.between(-90, 90) & lon.between(-180, 180)) | ((lat == 0) & (lon == 0))
     bad_area = ~(area >= 0) & ~bad_xy
     excluded = {

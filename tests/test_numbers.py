@@ -96,9 +96,13 @@ def test_population_with_indonesian_thousands(tmp_path):
 
 
 def test_population_ambiguous_negative_text_duplicates(tmp_path):
+    # 12.345 reads two ways; Bandung's profile says number_format = "id", so it is 12,345 people
     amb = [_row("A", "32.73.01.1001", "L", "12.345"), _row("B", "32.73.01.1002", "L", "999")]
-    with pytest.raises(InputError, match=r"jumlah_penduduk.*ambiguous in file line\(s\) 2"):
-        population.read_population(_bandung(tmp_path, amb), city="bandung")
+    t = population.read_population(_bandung(tmp_path, amb), city="bandung")
+    assert t["population"].tolist() == [12345.0, 999.0]
+    english = [_row("A", "32.73.01.1001", "L", "1,234.5"), _row("B", "32.73.01.1002", "L", "999")]
+    with pytest.raises(InputError, match=r"not in the 'id' number style in file line\(s\) 2"):
+        population.read_population(_bandung(tmp_path, english), city="bandung")
     neg = [_row("A", "32.73.01.1001", "L", "-5"), _row("B", "32.73.01.1002", "L", "999")]
     with pytest.raises(InputError, match=r"negative population.*\['A'\]"):
         population.read_population(_bandung(tmp_path, neg), city="bandung")
@@ -116,3 +120,10 @@ def test_population_ambiguous_negative_text_duplicates(tmp_path):
     t = population.read_population(_bandung(tmp_path, exact), city="bandung")
     assert t["population"].tolist() == [21.0]
     assert t.attrs["duplicate_rows_dropped"] == 1
+
+
+def test_leading_zero_is_a_decimal_and_text_can_be_nan():
+    assert parse_numbers(pd.Series(["0.123", "1"]), column="n", where="t.csv").tolist() == [0.123, 1.0]
+    assert parse_numbers(pd.Series(["0,5", "7"]), column="n", where="t.csv").tolist() == [0.5, 7.0]
+    got = parse_numbers(pd.Series(["-", "1.976,4", "n/a"]), column="n", where="t.csv", text="nan")
+    assert got.fillna(-1).tolist() == [-1, 1976.4, -1]
