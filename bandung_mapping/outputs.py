@@ -124,6 +124,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # Errors of this package (e.g. an unreadable input, InputFileError) pass unchanged.
         if isinstance(exc, BandungMappingError):
             raise
+        other = exc.filename is not None and Path(os.fsdecode(exc.filename)).resolve().parent != target.parent.resolve()
+        if other and exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise  # an error of another file (an input read while writing) is not a write error
         raise output_error(exc, target) from exc
     finally:
         try:
