@@ -47,6 +47,9 @@ log = get_logger(__name__)
 __all__ = ["zones_from_file", "zones_from_gdf", "zones_from_place", "boundary_qa", "slug"]
 
 _BOUNDARY_KEYS = {"name_columns", "code_columns", "name_word", "osm_admin_levels"}
+#: Keys that are lists, not per-level tables: the columns naming the city a zone belongs to,
+#: and the names (or codes) of this city in them.
+_CITY_KEYS = {"city_columns", "city_names"}
 ZONE_COLUMNS = ["zone_id", "zone_name", "parent_id", "population", "geometry"]
 
 
@@ -69,7 +72,12 @@ def slug(text: object) -> str:
 
 def _boundary_profile(city: CityProfile) -> dict[str, Any]:
     b = dict(city.boundaries)
-    check_keys(b, _BOUNDARY_KEYS, where=f"city profile {city.id} [boundaries]")
+    check_keys(b, _BOUNDARY_KEYS | _CITY_KEYS, where=f"city profile {city.id} [boundaries]")
+    for key in sorted(_CITY_KEYS):
+        if key in b and not (isinstance(b[key], list) and all(isinstance(v, str) for v in b[key])):
+            raise ProfileError(f"city profile {city.id} [boundaries] {key} must be a list of text")
+    if bool(b.get("city_columns")) != bool(b.get("city_names")):
+        raise ProfileError(f"city profile {city.id} [boundaries] city_columns and city_names go together")
     for key in sorted(_BOUNDARY_KEYS):
         table = b.get(key, {})
         if not isinstance(table, Mapping):
@@ -210,6 +218,41 @@ def _drop_far_zones(gdf: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataF
     return gdf.loc[~far], int(far.sum())
 
 
+def _city_key(value: object) -> str:
+    """Text of a city name or code for comparison: NFKC, case-folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
+
+
+def _drop_other_city_zones(
+    gdf: gpd.GeoDataFrame, bprof: Mapping[str, Any], *, city: str, source: str
+) -> tuple[gpd.GeoDataFrame, int, list[str]]:
+    """``gdf`` without the zones whose city column names another city, their count and those names.
+
+    The first of the profile's ``[boundaries] city_columns`` present in ``gdf`` is compared with
+    ``city_names`` (NFKC, case-folded). A missing value is kept (the file says nothing). If no
+    zone at all names this city, the file is of another place: :class:`InputError`.
+    """
+    names = {_city_key(v) for v in _as_list(bprof.get("city_names"))}
+    col = _pick([str(c) for c in gdf.columns], _as_list(bprof.get("city_columns")))
+    if not names or col is None:
+        return gdf, 0, []
+    values = gdf[col]
+    given = values.notna() & (values.astype(str).str.strip() != "")
+    ours = values.map(lambda v: _city_key(v) in names).astype(bool)
+    other = given & ~ours
+    if not other.any():
+        return gdf, 0, []
+    seen = sorted({str(v) for v in values[other]})
+    if not ours.any():
+        raise InputError(
+            f"{source}: no zone belongs to {city}: its column {col!r} names {seen[:5]}; expected one of "
+            f"{_as_list(bprof.get('city_names'))} (give the boundaries of {city}, or choose its city profile)"
+        )
+    log.warning("%s: %d zone(s) whose %s names another place (%s) are left out",
+                source, int(other.sum()), col, ", ".join(seen[:5]))
+    return gdf.loc[~other], int(other.sum()), seen
+
+
 def zones_from_gdf(
     gdf: gpd.GeoDataFrame,
     *,
@@ -228,6 +271,7 @@ def zones_from_gdf(
     if gdf.crs is None:
         raise CRSError(f"{source} has no CRS; expected one (e.g. EPSG:4326). Set it, or fix the file's .prj")
     gdf = gdf.loc[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf, n_other, other_cities = _drop_other_city_zones(gdf, bprof, city=prof.name, source=source)
     gdf, n_far = _drop_far_zones(gdf, source=source)
     check_coordinates(gdf, name=source, region_crs=prof.metric_crs)
     gdf = gdf.loc[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
@@ -355,6 +399,8 @@ def zones_from_gdf(
     qa = boundary_qa(out[level], metric_crs=prof.metric_crs)
     qa["repaired_invalid"] = n_fixed
     qa["zones_far_from_the_rest"] = n_far
+    qa["zones_of_another_city"] = n_other
+    qa["other_city_names"] = other_cities[:5]
     out[level].attrs["qa"] = qa
     log.info(
         "read %s zones from %s: %s; overlaps %.0f m2, gaps %.0f m2, repaired %d",

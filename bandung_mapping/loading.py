@@ -245,6 +245,8 @@ def load_study_area(
     }
     if qa["boundaries"].get("zones_far_from_the_rest"):
         excluded["zones_far_from_the_rest"] = int(qa["boundaries"]["zones_far_from_the_rest"])
+    if qa["boundaries"].get("zones_of_another_city"):
+        excluded["zones_of_another_city"] = int(qa["boundaries"]["zones_of_another_city"])
     if population is not None:
         qa["population"] = {
             "unmatched_rows": len(rows_left),

@@ -662,7 +662,8 @@ def quality_findings(run_info: Mapping[str, Any], lang: str = "id") -> list[str]
         out.append(i18n.text("dq_repaired", lang, n=num(b["repaired_invalid"])))
     for key, n in ex.items():
         if key.startswith("zones_") and n:
-            out.append(i18n.text("dq_zones_excluded", lang, n=num(n), reason=key[len("zones_"):].replace("_", " ")))
+            reason = i18n.text(f"dq_reason_{key}", lang, names=", ".join(b.get("other_city_names") or []))
+            out.append(i18n.text("dq_zones_excluded", lang, n=num(n), reason=reason))
     out += [str(n) for n in run_info.get("notes") or []]
     return out
 

@@ -323,7 +323,44 @@ def test_a_zone_of_another_place_is_left_out_and_counted(kelurahan, sample_dir, 
         ]
     )
     assert code == 0
-    assert "1 zone(s) excluded: far from the rest" in capsys.readouterr().out
+    assert "1 zone(s) excluded: far from the other zones" in capsys.readouterr().out
+
+
+def test_zones_whose_city_attribute_names_another_place_are_left_out(kelurahan, sample_dir, tmp_path, capsys):
+    g = kelurahan.copy()
+    g["WADMKK"] = "Kota Bandung"
+    g.loc[[0, 3], "WADMKK"] = ["Kabupaten Bandung", "Kota Cimahi"]
+    z = boundaries.zones_from_gdf(g, city="bandung", source="mixed")
+    qa = z["kelurahan"].attrs["qa"]
+    assert len(z["kelurahan"]) == len(g) - 2
+    assert qa["zones_of_another_city"] == 2
+    assert qa["other_city_names"] == ["Kabupaten Bandung", "Kota Cimahi"]
+    assert set(z["kelurahan"]["zone_name"]) == set(g["nama_kelurahan"].iloc[[1, 2] + list(range(4, len(g)))])
+    from bandung_mapping.errors import InputError
+
+    with pytest.raises(InputError, match=r"no zone belongs to Kota Bandung.*'WADMKK' names \['Kota Cimahi'\]"):
+        boundaries.zones_from_gdf(g.assign(WADMKK="Kota Cimahi"), city="bandung", source="cimahi")
+    path = tmp_path / "mixed.geojson"
+    g.to_file(path)
+    code = cli.main(["report", "--city", "bandung", "--boundaries", str(path), "--osm",
+                     str(sample_dir / "sample_city.osm"), "--lang", "en", "--out", str(tmp_path / "out")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "2 zone(s) excluded: their city attribute names another place (Kabupaten Bandung, Kota Cimahi)" in out
+    import json
+
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["excluded"]["zones_of_another_city"] == 2
+
+
+def test_real_daegu_dong_of_another_sido_are_left_out(shared_data):
+    path = shared_data.parent / "daegu" / "boundaries" / "daegu_haengjeongdong_admdongkor_2021-04.geojson"
+    g = gpd.read_file(path)
+    assert (g["sidonm"] == "대구광역시").all()
+    g.loc[g.index[:2], "sidonm"] = "경상북도"
+    z = boundaries.zones_from_gdf(g, city="daegu", source=path.name)
+    assert len(z["dong"]) == len(g) - 2
+    assert z["dong"].attrs["qa"]["zones_of_another_city"] == 2
 
 
 def test_place_with_boundaries_says_which_is_used(sample_dir, tmp_path, capsys):
