@@ -16,6 +16,15 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "parent_id": ("", "Code of the zone one level up", "Kode wilayah satu tingkat di atas", "boundary file"),
     "area_ha": ("ha", "Zone area in the metric CRS; upper levels = sum of lower", "Luas wilayah", "boundaries"),
     "population": ("people", "Resident population", "Jumlah penduduk", "population table"),
+    "population_match": ("", "How the zone's population row was found: code, name, name_only, fuzzy, leftover or "
+                         "unmatched", "Cara baris penduduk dicocokkan", "population table"),
+    "population_row_name": ("", "Name of the population row the zone took", "Nama pada baris tabel penduduk",
+                            "population table"),
+    "population_row_code": ("", "Code(s) of the population row the zone took", "Kode pada baris tabel penduduk",
+                            "population table"),
+    "population_disagreement": ("", "Zone and row disagree: name_differs, code_differs, name_and_code_differ; "
+                                "empty when both agree", "Ketidaksesuaian nama/kode zona dan baris penduduk",
+                                "population table"),
     "rth_area_ha": ("ha", "Green open space (RTH) area, overlaps dissolved, plus park points with an official area",
                     "Luas RTH (tumpang tindih dihitung sekali)", "OSM / park list, RTH rules"),
     "rth_public_ha": ("ha", "Public RTH area", "Luas RTH publik", "RTH rules"),

@@ -236,6 +236,9 @@ def load_study_area(
         # zones named but not coded in the boundary file take the table's official codes
         zones, code_notes = _population.adopt_codes(zones, join_report, city=profile)
         zones = dict(zones)
+        renamed = zones[profile.levels[0]].attrs.get("renamed_ids") or {}
+        for m in join_report.get("zone_matches", []):
+            m["zone_id"] = renamed.get(m["zone_id"], m["zone_id"])
         notes += code_notes
 
     # zones_from_file measured its level already (geometry is unchanged by the population join)
@@ -253,6 +256,12 @@ def load_study_area(
             "unmatched_people": excluded.get("population_unmatched_people", 0),
             "unmatched_row_names": [str(r.get("name", "")) for r in rows_left[:5]],
             "unmatched_zone_names": [str(z.get("zone_name", "")) for z in join_report["unmatched_zones"][:5]],
+            "disagreements": int(join_report.get("disagreements", 0)),
+            "disagreement_names": [
+                f"{m['zone_name']} = {m['table_name']}" + (f" ({m['table_code']})" if m.get("table_code") else "")
+                for m in join_report.get("zone_matches", []) if m["disagreement"] not in ("", "unmatched")
+            ][:5],
+            "zone_matches": join_report.get("zone_matches", []),
         }
     study_polygon = zones[profile.levels[-1]].union_all()
 

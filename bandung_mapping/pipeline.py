@@ -111,6 +111,17 @@ def _join(table: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
     return table.drop(columns=[c for c in cols if c in table.columns]).join(extra[cols], how="left")
 
 
+def _population_match_columns(table: pd.DataFrame, matches: list[dict[str, Any]]) -> pd.DataFrame:
+    """The lowest table with how each zone got its population: method, row name and code, disagreement."""
+    m = pd.DataFrame(matches).drop_duplicates("zone_id").set_index("zone_id")
+    ids = table["zone_id"].astype(str)
+    out = table.copy()
+    for col, src in (("population_match", "method"), ("population_row_name", "table_name"),
+                     ("population_row_code", "table_code"), ("population_disagreement", "disagreement")):
+        out[col] = ids.map(m[src]).astype(object).where(ids.isin(m.index), None).to_numpy()
+    return out
+
+
 def _check_study(study: object, where: str) -> None:
     if not isinstance(study, StudyArea):
         raise InputError(
@@ -170,6 +181,9 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
         return aggregate_levels(low, zones_m, levels)
 
     tables = steps.run("indicators", base)
+    matches = ((study.qa or {}).get("population") or {}).get("zone_matches")
+    if matches:
+        tables[levels[0]] = _population_match_columns(tables[levels[0]], matches)
     green_out = study.green_spaces.copy()
 
     if study.rasters.any:

@@ -375,6 +375,12 @@ def join_population(
         ``unmatched_rows``, ``table_total``, ``joined_total``, and ``zone_codes``: for each
         matched lowest zone id, the ``code`` and ``parent_code`` of its (first) table row
         (None when the row has none) and the match ``method`` (used by :func:`adopt_codes`).
+        ``zone_matches`` lists, for every lowest zone, the ``method``, the row's
+        ``table_name`` and ``table_code``, and ``disagreement``: ``""`` (name and code agree),
+        ``"name_differs"`` (e.g. a code match whose row is spelt otherwise, or a spelling or
+        leftover match), ``"code_differs"`` (the zone's official code is not among the row's),
+        ``"name_and_code_differ"`` or ``"unmatched"``; ``disagreements`` counts the zones
+        that matched but disagree.
 
     Raises
     ------
@@ -555,7 +561,34 @@ def join_population(
         }
         for k in np.flatnonzero(match >= 0)
     }
+    def disagreement(k: int) -> str:
+        """Whether zone ``k`` and the row it took disagree on name or on code."""
+        i = int(match[k])
+        if i < 0:
+            return "unmatched"
+        names_agree = z_names[k] in (t_names[i], t_alt[i])
+        zone_code = _norm_code(z_ids[k])
+        code_given = bool(t_codes[i]) and zone_code and z_ids[k] not in no_code_ids
+        codes_agree = not code_given or zone_code in t_codes[i]
+        if not names_agree and not codes_agree:
+            return "name_and_code_differ"
+        return "" if names_agree and codes_agree else ("name_differs" if not names_agree else "code_differs")
+
+    no_code_ids = set(lowest.attrs.get("ids_without_code") or [])
+    zone_matches = [
+        {
+            "zone_id": z_ids[k],
+            "zone_name": str(z["zone_name"][k]),
+            "method": str(method[k]) or "unmatched",
+            "table_name": cell("name", int(match[k])) if match[k] >= 0 else None,
+            "table_code": cell("code", int(match[k])) if match[k] >= 0 else None,
+            "disagreement": disagreement(k),
+        }
+        for k in range(len(z))
+    ]
     report = {
+        "zone_matches": zone_matches,
+        "disagreements": sum(1 for m in zone_matches if m["disagreement"] not in ("", "unmatched")),
         "matched": int((match >= 0).sum()),
         "zones": int(len(z)),
         "by_method": {
@@ -803,6 +836,7 @@ def adopt_codes(
             changed = {}
         if "ids_without_code" in g.attrs:
             g.attrs["ids_without_code"] = sorted(set(g.attrs["ids_without_code"]) - set(changed))
+        g.attrs["renamed_ids"] = dict(changed)  # old id -> official code, for reports made before
         out[lev] = g
 
     columns = ", ".join(str(c) for c in (cfg.get("code_column"), cfg.get("parent_code_column")) if c)

@@ -650,6 +650,9 @@ def quality_findings(run_info: Mapping[str, Any], lang: str = "id") -> list[str]
     if ex.get("population_unmatched_rows"):
         out.append(i18n.text("dq_unmatched_rows", lang, n=num(ex["population_unmatched_rows"]),
                              people=num(ex.get("population_unmatched_people", 0))) + examples("unmatched_row_names"))
+    if pq.get("disagreements"):
+        out.append(i18n.text("dq_population_disagreements", lang, n=num(pq["disagreements"]))
+                   + examples("disagreement_names"))
     if ex.get("population_duplicate_rows"):
         out.append(i18n.text("dq_duplicate_rows", lang, n=num(ex["population_duplicate_rows"])))
     b = dict((run_info.get("qa") or {}).get("boundaries") or {})

@@ -400,3 +400,31 @@ def test_unreadable_inputs_are_one_line_errors(sample_dir, tmp_path, capsys, fla
     code, err = _run(_sample_report(sample_dir, out, flag, str(bad)), capsys)
     assert code == 2 and "Traceback" not in err and name in err
     assert not (out / "indicators_kota.csv").exists()
+
+
+def test_code_name_disagreement_in_the_population_join_is_reported_per_zone(sample_dir, tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    pop = pd.read_csv(sample_dir / "sample_penduduk_kelurahan.csv", dtype=str)
+    first = pop["KODE_KD"] == "99.01.01.1001"
+    pop.loc[first, "kemendagri_nama_desa_kelurahan"] = "MEKARJAYA LAMA"
+    pop.loc[first, "bps_desa_kelurahan"] = "MEKARJAYA LAMA"
+    path = tmp_path / "pop.csv"
+    pop.to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = cli.main(["report", "--city", "sample", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
+                     "--osm", str(sample_dir / "sample_city.osm"), "--population", str(path), "--lang", "en",
+                     "--out", str(out)])
+    assert code == 0
+    assert "1 zone(s) took a population row whose name or code differs" in capsys.readouterr().out
+    table = pd.read_csv(out / "indicators_kelurahan.csv", dtype=str)
+    row = table.set_index("zone_id").loc["99.01.01.1001"]
+    assert row["population_match"] == "code"
+    assert row["population_row_name"] == "MEKARJAYA LAMA"
+    assert row["population_disagreement"] == "name_differs"
+    others = table[table["zone_id"] != "99.01.01.1001"]
+    assert others["population_disagreement"].isna().all() and (others["population_match"] == "code").all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["qa"]["population"]["disagreements"] == 1
