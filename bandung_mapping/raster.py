@@ -175,10 +175,62 @@ def parse_band_ref(spec: str | os.PathLike[str] | BandRef, *, check_exists: bool
     return ref
 
 
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_J2K_SOC_SIZ = b"\xff\x4f\xff\x51"
+_J2K_EOC = b"\xff\xd9"
+
+
+def jpeg2000_truncation(path: str | os.PathLike[str]) -> str | None:
+    """Why a JPEG2000 file is incomplete (a box longer than the file, no end-of-codestream), else None.
+
+    OpenJPEG decodes the tiles of a cut file that it still has and logs an error for the rest,
+    which GDAL passes on as zeros, not as a read error; so the file's boxes are checked first.
+    Files that are not JPEG2000 give None.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(12)
+        if head[:4] == _J2K_SOC_SIZ:
+            f.seek(max(size - 2, 0))
+            return None if f.read(2) == _J2K_EOC else "the codestream has no end marker (FFD9)"
+        if head != _JP2_SIGNATURE:
+            return None
+        pos = 0
+        while pos < size:
+            f.seek(pos)
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return f"a box header at byte {pos:,} is cut"
+            length, kind = int.from_bytes(hdr[:4], "big"), hdr[4:8]
+            start = 8
+            if length == 1:
+                ext = f.read(8)
+                if len(ext) < 8:
+                    return f"a box header at byte {pos:,} is cut"
+                length, start = int.from_bytes(ext, "big"), 16
+            elif length == 0:
+                length = size - pos
+            if length < start:
+                return f"box {kind!r} at byte {pos:,} has an impossible length {length}"
+            if pos + length > size:
+                return f"box {kind.decode('latin-1')!r} needs {pos + length:,} bytes, the file has {size:,}"
+            if kind == b"jp2c":
+                f.seek(pos + length - 2)
+                if f.read(2) != _J2K_EOC:
+                    return "the codestream has no end marker (FFD9)"
+            pos += length
+    return None
+
+
 def _open(ref: BandRef) -> Any:
     import rasterio
     from rasterio.errors import RasterioIOError
 
+    local = not ref.path.startswith(("/vsi", "http://", "https://", "s3://")) and Path(ref.path).is_file()
+    why = jpeg2000_truncation(ref.path) if local else None
+    if why:
+        raise InputFileError(f"raster {ref.path} is truncated or corrupt: {why}; expected a complete JPEG2000 file")
     try:
         src = rasterio.open(ref.path)
     except RasterioIOError as exc:

@@ -428,3 +428,28 @@ def test_code_name_disagreement_in_the_population_join_is_reported_per_zone(samp
     assert others["population_disagreement"].isna().all() and (others["population_match"] == "code").all()
     run = json.loads((out / "run.json").read_text())
     assert run["qa"]["population"]["disagreements"] == 1
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.98])
+def test_truncated_jpeg2000_is_an_error_not_a_partial_read(sample_dir, tmp_path, capsys, cut):
+    import numpy as np
+    import rasterio
+
+    with rasterio.open(sample_dir / "sample_S2_B04_10m.tif") as src:
+        profile = {"driver": "JP2OpenJPEG", "width": src.width, "height": src.height, "count": 1,
+                   "dtype": "uint8", "crs": src.crs, "transform": src.transform, "QUALITY": 100, "REVERSIBLE": "YES",
+                   "BLOCKXSIZE": 64, "BLOCKYSIZE": 64}
+        classes = np.where(src.read(1) < np.median(src.read(1)), 4, 5).astype("uint8")
+    whole = tmp_path / "scl.jp2"
+    with rasterio.open(whole, "w", **profile) as dst:
+        dst.write(classes, 1)
+    data = whole.read_bytes()
+    bad = tmp_path / "cut_scl.jp2"
+    bad.write_bytes(data[: int(len(data) * cut)])
+    args = ["report", "--city", "sample", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
+            "--osm", str(sample_dir / "sample_city.osm"), "--out", str(tmp_path / "out")]
+    code, err = _run(args + ["--scl", str(bad)], capsys)
+    assert code == 2 and "Traceback" not in err and "cut_scl.jp2 is truncated or corrupt" in err
+    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+    code, err = _run(args + ["--scl", str(whole)], capsys)  # the whole file reads
+    assert code == 0, err
