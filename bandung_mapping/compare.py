@@ -36,6 +36,7 @@ import pandas as pd
 from ._log import get_logger
 from .errors import InputError, ProfileError
 from .i18n import LANGUAGES, check_lang, format_number, indicator_title
+from .i18n import text as _text
 from .profiles import PROFILE_DIR, read_toml
 
 log = get_logger(__name__)
@@ -510,9 +511,12 @@ def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
             top = _values(run.top, indicator)
             valid = low[np.isfinite(low)]
             reason = _not_measured_reason(run, indicator)
-            measured = reason is None
-            note = f"{labels['not_measured']}: {labels[reason]}" if reason else ""
             methods = run.info.get("methods") if isinstance(run.info.get("methods"), Mapping) else {}
+            known = dict((methods.get("measurability") or {}).get(indicator) or {})
+            measured = reason is None and known.get("status") != "not_measurable"
+            note = f"{labels['not_measured']}: {labels[reason]}" if reason else ""
+            if known and not reason:
+                note = f"{_text('not_measurable', lang)}: {_text('nm_' + str(known.get('reason')), lang)}"
             if measured and indicator.startswith("pop_within") and methods.get("parks_as_points"):
                 note = labels["parks_as_points"]
             city_value = float(top.iloc[0]) if measured and len(top) else math.nan
@@ -545,6 +549,11 @@ def comparison_table(runs: Iterable[Run], *, lang: str = "en") -> pd.DataFrame:
                     share = math.nan
                     if measured and len(valid):
                         share = float(op(valid.to_numpy(), thr).mean() * 100)
+                    if known.get("status") == "lower_bound":
+                        # a lower bound meets a ">=" line for sure; below it, nothing is known
+                        if not (meets and c["op"] in (">=", ">")):
+                            meets = None
+                        share = math.nan
                     rows.append({
                         **base,
                         "unit": c.get("unit", base["unit"]),
@@ -653,7 +662,7 @@ def _context(runs: list[Run], table: pd.DataFrame, lang: str) -> dict[str, Any]:
                 cells.append({"applies": False, "text": labels["not_applicable"]})
                 continue
             r = r.iloc[0]
-            if not r["measured"]:
+            if not r["measured"] or (pd.isna(r["city_meets"]) and r["note"]):
                 cells.append({"applies": True, "measured": False, "text": r["note"]})
                 continue
             meets = r["city_meets"]

@@ -53,6 +53,9 @@ __all__ = [
     "rule_status",
     "hierarchy_table",
     "flag_column",
+    "result_column",
+    "measurability",
+    "RESULTS",
 ]
 
 log = get_logger(__name__)
@@ -158,6 +161,85 @@ def flag_column(standard_id: str, check_id: str) -> str:
     return f"ok__{standard_id}__{check_id}"
 
 
+def result_column(flag: str) -> str:
+    """Name of the result column beside flag ``ok__<std>__<check>``: ``result__<std>__<check>``."""
+    return "result__" + flag[len("ok__"):] if flag.startswith("ok__") else f"result__{flag}"
+
+
+#: Values of the ``result__`` columns: met, not met, not measurable by this run's inputs
+#: (the reason is in ``attrs["measurability"]`` and run.json), or no data for this zone.
+RESULTS = ("met", "not_met", "not_measurable", "no_data")
+
+
+def measurability(
+    green_roles: Iterable[str],
+    raster_roles: Iterable[str] = (),
+    *,
+    rules: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Which indicators the inputs of a run cannot measure, or measure only as a lower bound.
+
+    Parameters
+    ----------
+    green_roles : iterable of str
+        Input roles that gave green spaces (``"osm"``, ``"parks"``, ``"inventory"``).
+    raster_roles : iterable of str
+        Raster inputs given: ``"red_nir"``, ``"scl"``, ``"landcover"``.
+    rules : mapping, optional
+        The rules; default ``profiles/measurability.toml``.
+
+    Returns
+    -------
+    dict
+        ``indicator -> {"status": "not_measurable" | "lower_bound", "reason": key}`` for the
+        indicators concerned; the others are measured as they are.
+
+    Examples
+    --------
+    >>> measurability(["osm"])["rth_private_pct"]
+    {'status': 'not_measurable', 'reason': 'private_green_unmapped'}
+    >>> measurability(["osm"])["rth_pct"]["status"]
+    'lower_bound'
+    >>> "rth_pct" in measurability(["osm", "inventory"])
+    False
+    """
+    if rules is None:
+        from .profiles import PROFILE_DIR, read_toml
+
+        rules = read_toml(PROFILE_DIR / "measurability.toml")
+    kinds = dict(rules.get("green_sources", {}))
+    sources = {str(kinds.get(r, r)) for r in green_roles}
+    rasters = set(raster_roles)
+    out: dict[str, dict[str, str]] = {}
+    for indicator, rule in dict(rules.get("indicators", {})).items():
+        reason = str(rule.get("reason", "not_measurable"))
+        needs = set(rule.get("needs_any", []) or [])
+        if needs and not needs & rasters:
+            out[indicator] = {"status": "not_measurable", "reason": reason}
+        elif sources and sources <= set(rule.get("not_measurable_from", []) or []):
+            out[indicator] = {"status": "not_measurable", "reason": reason}
+        elif sources and sources <= set(rule.get("lower_bound_from", []) or []):
+            out[indicator] = {"status": "lower_bound", "reason": reason}
+    return out
+
+
+def _result(flag: pd.arrays.BooleanArray, value: pd.Series, op: str, known: Mapping[str, str] | None
+            ) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+    """The flag and the result text of one check, given what the run can measure of its indicator."""
+    result = np.where(value.isna().to_numpy(), "no_data",
+                      np.where(np.asarray(flag.fillna(False), dtype=bool), "met", "not_met")).astype(object)
+    if known is None:
+        return flag, result
+    flag = flag.copy()
+    if known["status"] == "lower_bound" and op in (">=", ">"):
+        unknown = result == "not_met"  # a lower bound below the line says nothing
+    else:
+        unknown = result != "no_data"
+    flag[unknown] = pd.NA
+    result[unknown] = "not_measurable"
+    return flag, result
+
+
 def rule_status(standard: Mapping[str, Any], level: str, *, city_levels: Sequence[str],
                 legal_level: str | None = None) -> str:
     """``"legal"`` when ``level`` is the standard's binding level, else ``"diagnostic"``.
@@ -197,6 +279,7 @@ def compliance_indicators(
     standards: Iterable[Mapping[str, Any]],
     *,
     city_levels: Sequence[str],
+    measurable: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Add gaps, deficits and ``ok__`` flags of every standard to one level's zone table.
 
@@ -212,6 +295,11 @@ def compliance_indicators(
         Loaded standards (see :func:`bandung_mapping.profiles.load_standard`).
     city_levels : sequence of str
         The city's levels, lowest first (to resolve ``legal_level = "top"``).
+    measurable : mapping, optional
+        What the run cannot measure (see :func:`measurability`): a check of a
+        ``not_measurable`` indicator, or of a ``lower_bound`` one that the bound does not
+        already meet, gets a missing flag and result ``"not_measurable"``, never "not met";
+        gaps and deficits computed from such an indicator are NaN.
 
     Returns
     -------
@@ -219,8 +307,10 @@ def compliance_indicators(
         A copy of ``table`` with, per standard: ``[[area_gap]]`` columns (ha, e.g.
         ``rth_gap_to_30pct_ha``), ``[[per_capita]]`` deficit columns (m², e.g.
         ``rth_per_capita_deficit_m2``), flags ``ok__<standard>__<check>`` (nullable bool)
-        and ``status__<standard>`` (``legal`` or ``diagnostic`` at this level).
-        ``attrs["rule_status"]`` maps each flag and gap column to that status and
+        and ``status__<standard>`` (``legal`` or ``diagnostic`` at this level), and beside
+        each flag ``result__<standard>__<check>``: one of :data:`RESULTS`.
+        ``attrs["rule_status"]`` maps each flag and gap column to that status,
+        ``attrs["measurability"]`` maps each not-measurable flag to its reason and
         ``attrs["notes"]`` says which indicators were missing.
 
     Examples
@@ -243,6 +333,8 @@ def compliance_indicators(
     if level not in city_levels:
         raise InputError(f"level {level!r} is not one of the city's levels {city_levels}")
     out = table.copy()
+    measurable = dict(measurable or {})
+    unmeasured: dict[str, str] = {}
     status: dict[str, str] = {}
     notes: list[str] = []
     defined: dict[str, tuple[str, tuple[Any, ...]]] = {}
@@ -272,7 +364,12 @@ def compliance_indicators(
             status[col] = rule_status(std, level, city_levels=city_levels, legal_level=gap.get("legal_level"))
             if "area_ha" in out and gap["area_column"] in out:
                 need = float(gap["target_pct"]) / 100.0 * _numeric(out, "area_ha")
-                out[col] = (need - _numeric(out, gap["area_column"])).clip(lower=0.0)
+                gap_ha = (need - _numeric(out, gap["area_column"])).clip(lower=0.0)
+                known = measurable.get(str(gap["area_column"]))
+                if known is not None:  # from a lower bound only a gap of zero is known
+                    gap_ha = gap_ha.where((gap_ha == 0) & (known["status"] == "lower_bound"))
+                    unmeasured[col] = known["reason"]
+                out[col] = gap_ha
             else:
                 out[col] = np.nan
                 notes.append(f"{sid}:{gap['id']}: needs area_ha and {gap['area_column']}; {col} is NaN")
@@ -284,16 +381,24 @@ def compliance_indicators(
             status[flag] = st
             target = float(pc["target_m2"])
             present = pc["indicator"] in out
+            known = measurable.get(str(pc["indicator"]))
             if present:
                 value = _numeric(out, pc["indicator"])
-                out[flag] = _flag(value >= target, value)
+                out[flag], out[result_column(flag)] = _result(_flag(value >= target, value), value, ">=", known)
             else:
                 out[flag] = pd.array([pd.NA] * len(out), dtype="boolean")
+                out[result_column(flag)] = "not_measurable" if known else "no_data"
                 notes.append(
                     f"{sid}:{pc['id']}: indicator {pc['indicator']} is missing; flag and {col} are NA"
                 )
+            if known is not None:
+                unmeasured[flag] = known["reason"]
             if _claim(col, sid, ("per_capita", pc["indicator"], target)):
-                out[col] = (target - value).clip(lower=0.0) if present else np.nan
+                deficit = (target - value).clip(lower=0.0) if present else pd.Series(np.nan, index=out.index)
+                if known is not None:
+                    deficit = deficit.where((deficit == 0) & (known["status"] == "lower_bound"))
+                    unmeasured[col] = known["reason"]
+                out[col] = deficit
                 status[col] = st
 
         for check in std.get("checks", []) or []:
@@ -301,14 +406,21 @@ def compliance_indicators(
             status[flag] = rule_status(std, level, city_levels=city_levels,
                                        legal_level=check.get("legal_level"))
             ind = str(check["indicator"])
+            known = measurable.get(ind)
+            if known is not None:
+                unmeasured[flag] = known["reason"]
             if ind not in out:
                 out[flag] = pd.array([pd.NA] * len(out), dtype="boolean")
-                hint = " (needs a tree-cover raster)" if ind.startswith("tree") else ""
+                out[result_column(flag)] = "not_measurable" if known else "no_data"
+                hint = f" ({known['reason']})" if known else (" (needs a tree-cover raster)" if ind.startswith("tree")
+                                                               else "")
                 notes.append(f"{sid}:{check['id']}: indicator {ind} is not available{hint}; {flag} is NA")
                 continue
             value = _numeric(out, ind)
-            out[flag] = _flag(OPS[check["op"]](value, float(check["threshold"])), value)
+            met = _flag(OPS[check["op"]](value, float(check["threshold"])), value)
+            out[flag], out[result_column(flag)] = _result(met, value, str(check["op"]), known)
     out.attrs["rule_status"] = status
+    out.attrs["measurability"] = unmeasured
     out.attrs["notes"] = notes
     for note in notes:
         log.info("%s level: %s", level, note)

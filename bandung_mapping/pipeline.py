@@ -236,9 +236,17 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
 
     buildings_out = steps.run("distances", building_distances)
 
+    green_roles = sorted(roles & {"osm", "parks", "inventory"}) if green_given else []
+    raster_roles = [name for name, given in (("red_nir", study.rasters.red and study.rasters.nir),
+                                             ("scl", study.rasters.scl), ("landcover", study.rasters.landcover))
+                    if given]
+    measurable = _compliance.measurability(green_roles, raster_roles)
+    methods["measurability"] = measurable
+
     def comply() -> None:
         for lv in levels:
-            tables[lv] = _compliance.compliance_indicators(tables[lv], lv, standards, city_levels=levels)
+            tables[lv] = _compliance.compliance_indicators(tables[lv], lv, standards, city_levels=levels,
+                                                           measurable=measurable)
 
     steps.run("compliance", comply)
 

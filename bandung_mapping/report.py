@@ -215,7 +215,11 @@ def _standards_index(standards: Any) -> dict[str, Mapping[str, Any]]:
 
 
 def _check_meta(std: Mapping[str, Any], check: str) -> Mapping[str, Any]:
-    checks = std.get("checks")
+    found = _section_meta(std.get("checks"), check)
+    return found or _section_meta(std.get("per_capita"), check)
+
+
+def _section_meta(checks: Any, check: str) -> Mapping[str, Any]:
     if isinstance(checks, Mapping):
         found = checks.get(check)
         return found if isinstance(found, Mapping) else {}
@@ -227,7 +231,8 @@ def _check_meta(std: Mapping[str, Any], check: str) -> Mapping[str, Any]:
 
 
 def _compliance(
-    tables: dict[str, pd.DataFrame], levels: list[str], summary: pd.Series, standards: Any, lang: str
+    tables: dict[str, pd.DataFrame], levels: list[str], summary: pd.Series, standards: Any, lang: str,
+    measurability: Mapping[str, Any] | None = None,
 ) -> list[dict[str, str]]:
     index = _standards_index(standards)
     lowest = tables[levels[0]]
@@ -247,16 +252,26 @@ def _compliance(
             meta.get("label") or meta.get("description") or meta.get("name"), lang
         ) or check.replace("_", " ")
         value = summary.get(col)
-        if value is None or pd.isna(value):
+        outcome = summary.get("result__" + col[len("ok__"):])
+        if not isinstance(outcome, str):
+            outcome = "no_data" if value is None or pd.isna(value) else ("met" if bool(value) else "not_met")
+        indicator = str(meta.get("indicator", ""))
+        known = dict((measurability or {}).get(indicator) or {})
+        if outcome == "not_measurable":
+            reason = i18n.text(f"nm_{known.get('reason', 'not_measurable')}", lang)
+            result, css = f"{i18n.text('not_measurable', lang)}: {reason}", "unknown"
+        elif outcome == "no_data":
             result, css = i18n.text("unknown", lang), "unknown"
-        elif bool(value):
+        elif outcome == "met":
             result, css = i18n.text("met", lang), "ok"
+            if known.get("status") == "lower_bound":
+                result += f" ({i18n.text('met_by_lower_bound', lang)})"
         else:
             result, css = i18n.text("not_met", lang), "fail"
         if col in lowest and len(tables) > 1:
             v = lowest[col]
-            known = v.dropna()
-            zones = f"{int(known.astype(bool).sum())} / {len(known)}" if len(known) else "–"
+            known_zones = v.dropna()
+            zones = f"{int(known_zones.astype(bool).sum())} / {len(known_zones)}" if len(known_zones) else "–"
         else:
             zones = "–"
         rows.append(
@@ -530,7 +545,8 @@ def render_report(
         "parent_label": parent_label,
         "has_parent": len(levels) > 1,
         "cards": _cards(summary, lang),
-        "compliance": _compliance(tables, levels, summary, standards, lang),
+        "compliance": _compliance(tables, levels, summary, standards, lang,
+                                  measurability=(run_info.get("methods") or {}).get("measurability")),
         "rankings": _rankings(tables, levels, lang) if len(tables[levels[0]]) > 1 else [],
         "charts": _charts(tables, levels, summary_level, city, lang) if charts else [],
         "methods": methods,

@@ -1,0 +1,90 @@
+"""A rule whose input the run cannot measure reads "not measurable", never "not met"."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bandung_mapping import cli, compliance
+from bandung_mapping.profiles import load_standard
+
+LEVELS = ["kelurahan", "kecamatan", "kota"]
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"zone_id": ["a", "b", "c"], "area_ha": [100.0, 100.0, 100.0], "rth_area_ha": [35.0, 12.0, np.nan],
+         "rth_public_ha": [25.0, 5.0, np.nan], "rth_pct": [35.0, 12.0, np.nan],
+         "rth_public_pct": [25.0, 5.0, np.nan], "rth_private_pct": [10.0, 7.0, np.nan]},
+    )
+
+
+def test_measurability_from_the_green_sources():
+    m = compliance.measurability(["osm"])
+    assert m["rth_private_pct"] == {"status": "not_measurable", "reason": "private_green_unmapped"}
+    assert m["rth_pct"]["status"] == "lower_bound"
+    assert m["tree_cover_pct"]["status"] == "not_measurable"  # no raster
+    assert "rth_public_pct" not in m
+    assert "tree_cover_pct" not in compliance.measurability(["osm"], ["red_nir"])
+    assert "rth_private_pct" not in compliance.measurability(["osm", "inventory"])
+    assert compliance.measurability(["parks"])["rth_private_pct"]["status"] == "not_measurable"
+
+
+def test_not_measurable_and_lower_bound_rules():
+    std = load_standard("uu_26_2007")
+    out = compliance.compliance_indicators(_table(), "kota", [std], city_levels=LEVELS,
+                                           measurable=compliance.measurability(["osm"]))
+    # private RTH: never met nor not met from OSM, whatever the value
+    assert out["result__uu_26_2007__rth_private_10pct"].tolist() == ["not_measurable", "not_measurable", "no_data"]
+    assert out["ok__uu_26_2007__rth_private_10pct"].isna().all()
+    # total RTH is a lower bound: 35 % meets 30 % for sure, 12 % says nothing
+    assert out["result__uu_26_2007__rth_30pct"].tolist() == ["met", "not_measurable", "no_data"]
+    assert out["ok__uu_26_2007__rth_30pct"].tolist()[0] is True
+    assert pd.isna(out["ok__uu_26_2007__rth_30pct"].iloc[1])
+    gap = out["rth_gap_to_30pct_ha"]
+    assert gap.iloc[0] == 0.0 and gap.iloc[1:].isna().all()  # a gap from a lower bound is unknown
+    # public RTH is measured: 5 % is "not met"
+    assert out["result__uu_26_2007__rth_public_20pct"].tolist() == ["met", "not_met", "no_data"]
+    assert out.attrs["measurability"]["ok__uu_26_2007__rth_private_10pct"] == "private_green_unmapped"
+    # without a measurability the old behaviour stands
+    plain = compliance.compliance_indicators(_table(), "kota", [std], city_levels=LEVELS)
+    assert plain["result__uu_26_2007__rth_private_10pct"].tolist() == ["met", "not_met", "no_data"]
+
+
+@pytest.mark.parametrize("lang, nm, not_met", [("id", "Tidak dapat diukur", "Tidak terpenuhi"),
+                                                ("en", "Not measurable", "Not met")])
+def test_osm_run_reads_private_rth_as_not_measurable(sample_dir, tmp_path, lang, nm, not_met):
+    out = tmp_path / "out"
+    code = cli.main(["report", "--city", "sample", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
+                     "--osm", str(sample_dir / "sample_city.osm"), "--population",
+                     str(sample_dir / "sample_penduduk_kelurahan.csv"), "--lang", lang, "--out", str(out)])
+    assert code == 0
+    for level in LEVELS:
+        t = pd.read_csv(out / f"indicators_{level}.csv")
+        assert (t["result__uu_26_2007__rth_private_10pct"] == "not_measurable").all()
+        assert t["ok__uu_26_2007__rth_private_10pct"].isna().all()
+        # the sample's RTH is under 30 % everywhere: from OSM that is not "not met"
+        assert set(t["result__uu_26_2007__rth_30pct"]) <= {"not_measurable", "met"}
+    page = html.unescape((out / "report.html").read_text())
+    rows = dict(re.findall(r'<tr data-flag="([^"]+)">.*?<td class="\w+">(.*?)</td>\s*<td class="num">', page, re.S))
+    assert rows["ok__uu_26_2007__rth_private_10pct"].startswith(nm)
+    assert rows["ok__uu_26_2007__rth_30pct"].startswith(nm)
+    assert rows["ok__uu_26_2007__rth_public_20pct"] == not_met  # measured from OSM
+    run = json.loads((out / "run.json").read_text())
+    assert run["methods"]["measurability"]["rth_private_pct"]["reason"] == "private_green_unmapped"
+    xlsx = pd.read_excel(out / "indicators.xlsx", sheet_name=None)
+    sheet = next(df for df in xlsx.values() if "result__uu_26_2007__rth_private_10pct" in df.columns)
+    assert (sheet["result__uu_26_2007__rth_private_10pct"] == "not_measurable").all()
+
+    cmp_out = tmp_path / "cmp"
+    assert cli.main(["compare", str(out), str(out), "--out", str(cmp_out), "--lang", lang]) == 0
+    table = pd.read_csv(cmp_out / "comparison.csv")
+    private = table[(table["indicator"] == "rth_private_pct")]
+    assert not private["measured"].astype(bool).any()
+    assert private["note"].str.startswith(nm).all()
+    assert private["city_meets"].isna().all()
