@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ._log import get_logger, progress_enabled
@@ -109,6 +110,23 @@ def _join(table: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
     extra.index = extra.index.astype(str)
     cols = [c for c in extra.columns if c not in ("zone_id", "zone_name", "parent_id", "area_ha", "population")]
     return table.drop(columns=[c for c in cols if c in table.columns]).join(extra[cols], how="left")
+
+
+def _with_point_discs(green: gpd.GeoDataFrame, study: StudyArea) -> gpd.GeoDataFrame:
+    """Green polygons plus the green points that have an area, drawn as discs of that area (as access sees them)."""
+    pts = study.green_points
+    if pts is None or not len(pts) or "area_m2" not in pts:
+        return green
+    area = pd.to_numeric(pts["area_m2"], errors="coerce")
+    pts = pts[area > 0]
+    if not len(pts):
+        return green
+    metric = pts.to_crs(study.metric_crs)
+    radius = np.sqrt(pd.to_numeric(metric["area_m2"]).to_numpy(float) / np.pi)
+    discs = metric.set_geometry(metric.geometry.buffer(radius, quad_segs=8)).to_crs(green.crs or "EPSG:4326")
+    keep = [c for c in discs.columns if c in green.columns or c in ("name", "rth_jenis", "is_public", "area_m2")]
+    return gpd.GeoDataFrame(pd.concat([green, discs[keep]], ignore_index=True), geometry="geometry",
+                            crs=green.crs or "EPSG:4326")
 
 
 def _population_match_columns(table: pd.DataFrame, matches: list[dict[str, Any]]) -> pd.DataFrame:
@@ -359,6 +377,8 @@ def run_report(
                 g.to_parquet(staged.path(f"indicators_{lv}.parquet"))
             layers: dict[str, gpd.GeoDataFrame | None] = dict(geo_tables)
             layers["green_spaces"] = m.green_spaces
+            if study.green_points is not None and len(study.green_points):
+                layers["green_points"] = study.green_points
             layers["buildings"] = m.buildings
             layers["access_gaps"] = m.access_gaps
             layers["candidate_sites"] = m.candidate_sites
@@ -383,7 +403,8 @@ def run_report(
                     mask=rs.scl, area=study.zones[levels[-1]],
                 )
             fmap = _maps.study_map(
-                geo_tables, m.green_spaces, buildings=m.buildings, access_gaps=m.access_gaps,
+                geo_tables, _with_point_discs(m.green_spaces, study), buildings=m.buildings,
+                access_gaps=m.access_gaps,
                 candidate_sites=m.candidate_sites, raster=raster_path, raster_kind="ndvi", lang=lang,
                 city=study.city, synthetic=study.synthetic, sources=_sources(study),
             )

@@ -106,6 +106,9 @@ class CityProfile:
     boundaries: dict[str, Any] = field(default_factory=dict)
     population: dict[str, Any] = field(default_factory=dict)
     parks: dict[str, Any] = field(default_factory=dict)
+    #: ``[[sources]]``: ``role``, optional ``match`` (text in the input file's name), ``name``,
+    #: ``licence``: how a report names and credits the inputs of that role.
+    sources: tuple[dict[str, Any], ...] = ()
     source: str = ""
 
     @property
@@ -126,7 +129,7 @@ class CityProfile:
 
 _CITY_KEYS = {
     "id", "name", "country", "metric_crs", "levels", "languages", "default_language",
-    "standards", "rth_rules", "level_labels", "boundaries", "population", "parks",
+    "standards", "rth_rules", "level_labels", "boundaries", "population", "parks", "sources",
 }
 _CITY_REQUIRED = {"id", "name", "metric_crs", "levels"}
 
@@ -172,6 +175,7 @@ def load_city(name_or_path: str | os.PathLike[str] | CityProfile = "bandung") ->
         boundaries=dict(data.get("boundaries", {})),
         population=dict(data.get("population", {})),
         parks=dict(data.get("parks", {})),
+        sources=tuple(dict(x) for x in data.get("sources", []) if isinstance(x, dict)),
         source=str(path),
     )
 

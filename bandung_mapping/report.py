@@ -375,8 +375,21 @@ def _bar_chart(
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _target_line(standards: Any, indicator: str) -> float | None:
+    """Threshold of the first ">=" check or per-capita target on ``indicator`` among the city's own standards."""
+    for std in _standards_index(standards).values():
+        for c in std.get("checks", []) or []:
+            if isinstance(c, Mapping) and c.get("indicator") == indicator and c.get("op") in (">=", ">"):
+                return float(c["threshold"])
+        for c in std.get("per_capita", []) or []:
+            if isinstance(c, Mapping) and c.get("indicator") == indicator:
+                return float(c["target_m2"])
+    return None
+
+
 def _charts(
-    tables: dict[str, pd.DataFrame], levels: list[str], summary_level: str, city: CityProfile, lang: str
+    tables: dict[str, pd.DataFrame], levels: list[str], summary_level: str, city: CityProfile, lang: str,
+    standards: Any = None,
 ) -> list[dict[str, str]]:
     below = [lv for lv in levels if lv != summary_level]
     if not below:
@@ -388,10 +401,8 @@ def _charts(
     label = i18n.level_label(level, lang, city=city)
     names = table["zone_name"].astype(str).tolist()
     charts = []
-    for col, key, target in (
-        ("rth_pct", "chart_rth_by_zone", 30.0),
-        ("rth_per_capita_m2", "chart_per_capita", None),
-    ):
+    for col, key in (("rth_pct", "chart_rth_by_zone"), ("rth_per_capita_m2", "chart_per_capita")):
+        target = _target_line(standards, col)
         if col not in table:
             continue
         v = pd.to_numeric(table[col], errors="coerce").to_numpy(float)
@@ -410,7 +421,8 @@ def _charts(
     return charts
 
 
-def _sources(tables: dict[str, pd.DataFrame], run_info: Mapping[str, Any], lang: str) -> list[dict[str, str]]:
+def _sources(tables: dict[str, pd.DataFrame], run_info: Mapping[str, Any], lang: str,
+             city: CityProfile | None = None) -> list[dict[str, str]]:
     given = run_info.get("sources")
     if given:
         out = []
@@ -426,13 +438,22 @@ def _sources(tables: dict[str, pd.DataFrame], run_info: Mapping[str, Any], lang:
             else:
                 out.append({"name": str(s), "licence": "", "date": ""})
         return out
-    out = [
-        {
+    inputs = [i for i in run_info.get("inputs") or [] if isinstance(i, Mapping)]
+    roles = {str(i.get("role", "")) for i in inputs}
+    out = []
+    if "osm" in roles or any(str(i.get("path", "")).startswith("osm:") for i in inputs) or not inputs:
+        out.append({
             "name": "OpenStreetMap",
             "licence": "© OpenStreetMap contributors, ODbL",
             "date": str(run_info.get("osm_date", "") or ""),
-        }
-    ]
+        })
+    for i in inputs:
+        role, name = str(i.get("role", "")), Path(str(i.get("path", ""))).name
+        entry = next((s for s in (city.sources if city is not None else ())
+                      if s.get("role") == role and str(s.get("match", "")) in name), None)
+        if entry is not None:
+            out.append({"name": _localized(entry.get("name", ""), lang) + f" ({name})",
+                        "licence": _localized(entry.get("licence", ""), lang), "date": ""})
     if _any_column(tables, _RASTER_COLUMNS):
         out.append(
             {
@@ -504,14 +525,18 @@ def render_report(
         return i18n.text(key, lang, **fields)
 
     has_raster = _any_column(tables, _RASTER_COLUMNS)
-    methods = [t("method_rth", crs=city.metric_crs)]
+    input_roles = {str(i.get("role", "")) for i in run_info.get("inputs") or [] if isinstance(i, Mapping)}
+    from_osm = "osm" in input_roles or any(
+        str(i.get("path", "")).startswith("osm:") for i in run_info.get("inputs") or [] if isinstance(i, Mapping)
+    ) or not run_info.get("inputs")
+    methods = [t("method_rth" if from_osm else "method_rth_parks", crs=city.metric_crs)]
     if len(levels) > 1:
         methods.append(t("method_levels", upper=summary_label, lower=lowest_label))
     if has_raster:
         methods.append(t("method_raster"))
     if _any_column(tables, _ACCESS_COLUMNS):
         methods.append(t("method_access"))
-    if green_spaces is not None and hasattr(green_spaces, "__len__"):
+    if from_osm and green_spaces is not None and hasattr(green_spaces, "__len__"):
         n_public = (
             int(pd.Series(green_spaces["is_public"]).fillna(False).astype(bool).sum())
             if "is_public" in getattr(green_spaces, "columns", [])
@@ -525,7 +550,7 @@ def render_report(
                 else ""
             )
         )
-    caveats = [*quality_findings(run_info or {}, lang), t("caveat_osm"), t("caveat_tags")]
+    caveats = [*quality_findings(run_info or {}, lang)] + ([t("caveat_osm"), t("caveat_tags")] if from_osm else [])
     if has_raster:
         caveats.append(t("caveat_satellite"))
     caveats += [t("caveat_population", level=lowest_label), t("caveat_boundaries")]
@@ -548,9 +573,9 @@ def render_report(
         "compliance": _compliance(tables, levels, summary, standards, lang,
                                   measurability=(run_info.get("methods") or {}).get("measurability")),
         "rankings": _rankings(tables, levels, lang) if len(tables[levels[0]]) > 1 else [],
-        "charts": _charts(tables, levels, summary_level, city, lang) if charts else [],
+        "charts": _charts(tables, levels, summary_level, city, lang, standards) if charts else [],
         "methods": methods,
-        "sources": _sources(tables, run_info, lang),
+        "sources": _sources(tables, run_info, lang, city),
         "run_rows": _run_rows({k: v for k, v in run_info.items() if k != "created"}),
         "caveats": caveats,
     }
