@@ -55,6 +55,7 @@ __all__ = [
     "flag_column",
     "result_column",
     "measurability",
+    "completeness_indicators",
     "RESULTS",
 ]
 
@@ -424,4 +425,49 @@ def compliance_indicators(
     out.attrs["notes"] = notes
     for note in notes:
         log.info("%s level: %s", level, note)
+    return out
+
+
+def completeness_indicators(table: pd.DataFrame, *, rules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Add completeness columns: how much of what a satellite sees the mapped inputs hold, per zone.
+
+    ``green_mapped_vs_satellite_pct`` = RTH area / (satellite green cover share x zone area) x 100
+    (needs ``rth_area_ha``, ``green_cover_pct``, ``area_ha``); ``building_mapped_vs_builtup_pct``
+    = building footprint / built-up land x 100 (needs a built-up column from land cover);
+    ``network_people_pct`` = share of people whose distance was measured on the walk network.
+    Each gets a ``<name>_flag``: ``"incomplete"`` below the threshold of ``[completeness]`` in
+    ``profiles/measurability.toml``, ``"ok"`` at or above it, missing when it cannot be checked.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area_ha": [100.0, 100.0], "rth_area_ha": [2.0, 15.0], "green_cover_pct": [20.0, 20.0]})
+    >>> completeness_indicators(t)[["green_mapped_vs_satellite_pct", "green_input_flag"]].values.tolist()
+    [[10.0, 'incomplete'], [75.0, 'ok']]
+    """
+    if rules is None:
+        from .profiles import PROFILE_DIR, read_toml
+
+        rules = read_toml(PROFILE_DIR / "measurability.toml").get("completeness", {})
+    out = table.copy()
+
+    def put(name: str, flag: str, ratio: pd.Series, minimum: float) -> None:
+        out[name] = ratio
+        out[flag] = pd.Series(np.where(ratio.isna(), None, np.where(ratio < minimum, "incomplete", "ok")),
+                              index=out.index, dtype=object)
+
+    if {"rth_area_ha", "green_cover_pct", "area_ha"} <= set(out.columns):
+        seen = _numeric(out, "green_cover_pct") / 100.0 * _numeric(out, "area_ha")
+        ratio = 100.0 * _numeric(out, "rth_area_ha") / seen.where(seen > 0)
+        put("green_mapped_vs_satellite_pct", "green_input_flag", ratio, float(rules.get("min_green_vs_satellite_pct",
+                                                                                         50.0)))
+    builtup = next((c for c in rules.get("builtup_columns", []) if c in out.columns), None)
+    if builtup is not None and {"building_footprint_ha", "area_ha"} <= set(out.columns):
+        land = _numeric(out, builtup) / 100.0 * _numeric(out, "area_ha")
+        ratio = 100.0 * _numeric(out, "building_footprint_ha") / land.where(land > 0)
+        put("building_mapped_vs_builtup_pct", "building_input_flag", ratio,
+            float(rules.get("min_buildings_vs_builtup_pct", 50.0)))
+    network = next((c for c in rules.get("network_columns", []) if c in out.columns), None)
+    if network is not None:
+        put("network_people_pct", "network_input_flag", _numeric(out, network),
+            float(rules.get("min_network_people_pct", 90.0)))
     return out

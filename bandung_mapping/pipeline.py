@@ -265,6 +265,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
         for lv in levels:
             tables[lv] = _compliance.compliance_indicators(tables[lv], lv, standards, city_levels=levels,
                                                            measurable=measurable)
+            tables[lv] = _compliance.completeness_indicators(tables[lv])
 
     steps.run("compliance", comply)
 

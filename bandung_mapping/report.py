@@ -158,7 +158,45 @@ def _summary_row(table: pd.DataFrame) -> pd.Series:
     return pd.Series(row)
 
 
-def _cards(row: pd.Series, lang: str) -> list[dict[str, str]]:
+_GREEN_CARDS = ("rth_pct", "rth_public_pct", "rth_per_capita_m2")
+
+
+def _card_flag(col: str, row: pd.Series, lang: str, lowest: pd.DataFrame | None, from_osm: bool,
+               distance: str = "") -> str:
+    """The completeness note of a headline: its input is incomplete, or its completeness is unchecked."""
+    def num(v: Any, d: int = 0) -> str:
+        return i18n.format_number(float(v), lang, decimals=d)
+
+    def zones(flag: str) -> str:
+        if lowest is None or flag not in lowest:
+            return ""
+        f = lowest[flag]
+        return i18n.text("flag_zones", lang, n=num((f == "incomplete").sum()), of=num(f.notna().sum()))
+
+    if col in _GREEN_CARDS and not math.isnan(_num(row.get(col, np.nan))):
+        flag = row.get("green_input_flag")
+        if flag == "incomplete":
+            return i18n.text("flag_green_incomplete", lang, pct=num(row["green_mapped_vs_satellite_pct"]),
+                             sat=num(row["green_cover_pct"], 1)) + zones("green_input_flag")
+        if flag is None or (isinstance(flag, float) and math.isnan(flag)):
+            return i18n.text("flag_green_unchecked", lang) if from_osm else ""
+    if col.startswith("pop_within") and row.get("network_input_flag") == "incomplete":
+        return i18n.text("flag_network_incomplete", lang, pct=num(row["network_people_pct"])) + zones(
+            "network_input_flag")
+    if col.startswith("pop_within") and distance == "euclidean" and not math.isnan(_num(row.get(col, np.nan))):
+        return i18n.text("flag_straight_lines", lang)
+    if col == "building_coverage_pct" and not math.isnan(_num(row.get(col, np.nan))):
+        n = num(row.get("building_count", 0))
+        flag = row.get("building_input_flag")
+        if flag == "incomplete":
+            return i18n.text("flag_buildings_incomplete", lang, n=n, pct=num(row["building_mapped_vs_builtup_pct"]))
+        if flag != "ok":
+            return i18n.text("flag_buildings_unchecked", lang, n=n)
+    return ""
+
+
+def _cards(row: pd.Series, lang: str, lowest: pd.DataFrame | None = None, from_osm: bool = True,
+           distance: str = "") -> list[dict[str, str]]:
     cards = []
     for col in HEADLINE_INDICATORS:
         if col not in row.index:
@@ -171,6 +209,7 @@ def _cards(row: pd.Series, lang: str) -> list[dict[str, str]]:
                     "label": i18n.indicator_label(col, lang),
                     "value": i18n.format_number(value / 100, lang, decimals=1),
                     "unit": " km²",
+                    "flag": "",
                 }
             )
             continue
@@ -181,6 +220,7 @@ def _cards(row: pd.Series, lang: str) -> list[dict[str, str]]:
                 "label": i18n.indicator_label(col, lang),
                 "value": i18n.format_number(value, lang, decimals=decimals),
                 "unit": " " + i18n.indicator_unit(col, lang) if not math.isnan(value) else "",
+                "flag": _card_flag(col, row, lang, lowest, from_osm, distance),
             }
         )
     return cards
@@ -569,7 +609,8 @@ def render_report(
         "lowest_label": lowest_label,
         "parent_label": parent_label,
         "has_parent": len(levels) > 1,
-        "cards": _cards(summary, lang),
+        "cards": _cards(summary, lang, tables[levels[0]] if len(levels) > 1 else None, from_osm,
+                        str((run_info.get("methods") or {}).get("distance", ""))),
         "compliance": _compliance(tables, levels, summary, standards, lang,
                                   measurability=(run_info.get("methods") or {}).get("measurability")),
         "rankings": _rankings(tables, levels, lang) if len(tables[levels[0]]) > 1 else [],

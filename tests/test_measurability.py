@@ -88,3 +88,29 @@ def test_osm_run_reads_private_rth_as_not_measurable(sample_dir, tmp_path, lang,
     assert not private["measured"].astype(bool).any()
     assert private["note"].str.startswith(nm).all()
     assert private["city_meets"].isna().all()
+
+
+def test_completeness_flags_beside_the_headline(sample_dir, tmp_path):
+    out = tmp_path / "out"
+    code = cli.main(["report", "--city", "sample", "--boundaries", str(sample_dir / "sample_kelurahan.geojson"),
+                     "--osm", str(sample_dir / "sample_city.osm"), "--red", str(sample_dir / "sample_S2_B04_10m.tif"),
+                     "--nir", str(sample_dir / "sample_S2_B08_10m.tif"), "--population",
+                     str(sample_dir / "sample_penduduk_kelurahan.csv"), "--lang", "en", "--out", str(out)])
+    assert code == 0
+    for level in LEVELS:
+        t = pd.read_csv(out / f"indicators_{level}.csv")
+        expect = 100 * t["rth_area_ha"] / (t["green_cover_pct"] / 100 * t["area_ha"])
+        assert np.allclose(t["green_mapped_vs_satellite_pct"], expect, equal_nan=True)
+        flagged = np.where(expect.isna(), "", np.where(expect < 50, "incomplete", "ok"))
+        assert (t["green_input_flag"].fillna("").to_numpy() == flagged).all()
+    city = pd.read_csv(out / "indicators_kota.csv").iloc[0]
+    page = html.unescape((out / "report.html").read_text())
+    card = re.search(r'data-indicator="rth_pct">(.*?)</div>\s*</div>', page, re.S).group(1)
+    if city["green_input_flag"] == "incomplete":
+        assert "Input incomplete: mapped green is only" in card
+    building = re.search(r'data-indicator="building_coverage_pct">(.*?)</div>\s*</div>', page, re.S)
+    if building:
+        assert "completeness not checked" in building.group(1)
+    access = re.search(r'data-indicator="pop_within_300m_green_0_5ha_pct">(.*?)</div>\s*</div>', page, re.S)
+    method = json.loads((out / "run.json").read_text())["methods"]["distance"]
+    assert access and (("Straight-line distances (no walk network)" in access.group(1)) == (method == "euclidean"))
