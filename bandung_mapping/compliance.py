@@ -234,8 +234,8 @@ def _result(flag: pd.arrays.BooleanArray, value: pd.Series, op: str, known: Mapp
     flag = flag.copy()
     if known["status"] == "lower_bound" and op in (">=", ">"):
         unknown = result == "not_met"  # a lower bound below the line says nothing
-    else:
-        unknown = result != "no_data"
+    else:  # not measurable by this run's inputs, whether a value stands there or not
+        unknown = np.ones(len(result), dtype=bool)
     flag[unknown] = pd.NA
     result[unknown] = "not_measurable"
     return flag, result

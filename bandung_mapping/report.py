@@ -312,6 +312,10 @@ def _compliance(
             v = lowest[col]
             known_zones = v.dropna()
             zones = f"{int(known_zones.astype(bool).sum())} / {len(known_zones)}" if len(known_zones) else "–"
+            res = lowest.get("result__" + col[len("ok__"):])
+            n_nm = int((res == "not_measurable").sum()) if res is not None else 0
+            if n_nm:
+                zones += f" ({i18n.text('zones_not_measurable', lang, n=i18n.format_number(n_nm, lang, decimals=0))})"
         else:
             zones = "–"
         rows.append(
