@@ -209,7 +209,7 @@ def measure(study: StudyArea, *, progress: bool | None = None, steps: _Steps | N
 
         def rasters() -> None:
             for lv in levels:
-                rt = zonal.raster_indicators(study.zones[lv], study.rasters)
+                rt = zonal.raster_indicators(study.zones[lv], study.rasters, metric_crs=crs)
                 methods.setdefault("raster_settings", dict(rt.attrs))
                 tables[lv] = _join(tables[lv], rt)
             if len(green_out):

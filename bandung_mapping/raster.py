@@ -79,6 +79,7 @@ __all__ = [
     "LandCoverScheme",
     "SCL_SCHEME",
     "WORLDCOVER_SCHEME",
+    "RBI_SCHEME",
     "parse_band_ref",
     "raster_grid",
     "area_grid",
@@ -105,8 +106,6 @@ SENSORS = ("generic", "sentinel2", "landsat")
 DEFAULT_GREEN_NDVI = 0.3
 #: NDVI at or above which a pixel counts as dense vegetation, a tree-canopy proxy.
 DEFAULT_TREE_NDVI = 0.6
-#: Sentinel-2 SCL classes dropped as no data, saturated, cloud shadow, cloud or cirrus.
-SCL_INVALID_CLASSES = frozenset({0, 1, 3, 8, 9, 10})
 #: Sentinel-2 SCL class "vegetation".
 SCL_VEGETATION = 4
 #: Landsat Collection 2 QA_PIXEL bits dropped: fill, dilated cloud, cirrus, cloud, cloud shadow.
@@ -833,40 +832,145 @@ def tree_mask(ndvi: np.ndarray, *, threshold: float = DEFAULT_TREE_NDVI) -> np.n
 
 # --------------------------------------------------------------------------- land cover
 
+#: Pixel status of :meth:`LandCoverScheme.snap`: the value is a class code, was snapped to one, or is
+#: within tolerance of none (no data is NaN).
+STATUS_EXACT, STATUS_SNAPPED, STATUS_UNASSIGNED = 0, 1, 2
+_CLASS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+
 
 @dataclass(frozen=True)
 class LandCoverScheme:
-    """Which classes of a land-cover raster are green, tree, or no data.
+    """The classes of a land-cover raster: their names, which are green, tree or masked.
 
-    Classes that are in none of the sets count as valid and not green.
+    Classes that are in none of the sets count as valid and not green. Bundled schemes
+    (``scl``, ``worldcover``, ``rbi``) are TOML files in ``profiles/landcover``; see
+    :func:`landcover_scheme`.
+
+    Parameters
+    ----------
+    name : str
+        Scheme name; its slug prefixes the class columns (``<name>_<class>_pct``).
+    green, tree : frozenset of int
+        Codes of green (vegetated) and tree classes (``tree`` None: the scheme has none).
+    invalid : frozenset of int
+        Masked codes (no data, cloud, ...): not part of the valid area.
+    known : frozenset of int, optional
+        Every class code of the scheme; a pixel with another value is not valid (no class),
+        not "not green". None: every value is a class.
+    names : tuple of (int, str)
+        Class names by code (lower-case, ``a-z0-9_``); a code without one is ``class_<code>``.
+    snap_tolerance : float, default 0
+        Largest distance at which a pixel value is snapped to the nearest class code (for
+        lossy-compressed copies such as JPEG2000 written with default settings). 0: values
+        must match a code exactly. Must stay under half the smallest gap between codes, so a
+        value is never within reach of two classes.
     """
 
     name: str
     green: frozenset[int]
     tree: frozenset[int] | None = None
     invalid: frozenset[int] = frozenset()
-    #: Every class code of the scheme; a pixel with another value is not valid (no class), not "not green".
     known: frozenset[int] | None = None
+    names: tuple[tuple[int, str], ...] = ()
+    snap_tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        try:
+            tol = float(self.snap_tolerance)
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"land-cover scheme {self.name!r}: snap_tolerance must be a number, "
+                               f"got {self.snap_tolerance!r}") from exc
+        if not math.isfinite(tol) or tol < 0:
+            raise ProfileError(f"land-cover scheme {self.name!r}: snap_tolerance must be >= 0, got {tol}")
+        if tol > 0:
+            if self.known is None:
+                raise ProfileError(f"land-cover scheme {self.name!r}: snap_tolerance needs the list of class codes")
+            codes = np.array(sorted(self.known), dtype=float)
+            gap = float(np.diff(codes).min()) if len(codes) > 1 else math.inf
+            if tol >= gap / 2:
+                raise ProfileError(
+                    f"land-cover scheme {self.name!r}: snap_tolerance {tol:g} reaches two classes (the closest "
+                    f"codes are {gap:g} apart); expected a tolerance under {gap / 2:g}"
+                )
+        if not _slug(self.name):
+            raise ProfileError(f"land-cover scheme name {self.name!r} has no letter or digit to name columns by")
+        for code, label in self.names:
+            if not _CLASS_NAME.match(label):
+                raise ProfileError(f"land-cover scheme {self.name!r}: class {code} name {label!r} must be "
+                                   "lower-case letters, digits and _ (it becomes a column name)")
+        labels = [label for _, label in self.names]
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise ProfileError(f"land-cover scheme {self.name!r}: class names used twice: {dup}")
+        object.__setattr__(self, "snap_tolerance", tol)
+
+    @property
+    def prefix(self) -> str:
+        """Column prefix: the slug of ``name`` (``"my classes"`` -> ``my_classes``)."""
+        return _slug(self.name)
+
+    @property
+    def codes(self) -> list[int]:
+        """The class codes, ascending (empty when the scheme lists none)."""
+        return sorted(self.known) if self.known is not None else []
+
+    def class_name(self, code: int) -> str:
+        """Name of class ``code`` (``class_<code>`` when the scheme gives none)."""
+        return dict(self.names).get(int(code), f"class_{int(code)}")
+
+    def snap(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Snap pixel values to the nearest class code within ``snap_tolerance``.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``codes`` (float32: the class code, NaN where no data or no code within
+            tolerance) and ``status`` (float32: :data:`STATUS_EXACT`, :data:`STATUS_SNAPPED`,
+            :data:`STATUS_UNASSIGNED`, NaN where no data).
+
+        Examples
+        --------
+        >>> s = LandCoverScheme("x", green=frozenset({10}), known=frozenset({0, 10}), snap_tolerance=2)
+        >>> codes, status = s.snap(np.array([10.0, 9.0, 5.0, np.nan]))
+        >>> codes.tolist()[:3], status.tolist()[:3]
+        ([10.0, 10.0, nan], [0.0, 1.0, 2.0])
+        """
+        a = np.asarray(values, dtype=np.float64)
+        finite = np.isfinite(a)
+        if self.known is None:
+            status = np.where(finite, np.float32(STATUS_EXACT), np.float32(np.nan)).astype(np.float32)
+            return np.where(finite, a, np.nan).astype(np.float32), status
+        k = np.array(self.codes, dtype=np.float64)
+        filled = np.where(finite, a, k[0])
+        hi = np.clip(np.searchsorted(k, filled), 0, len(k) - 1)
+        lo = np.clip(hi - 1, 0, len(k) - 1)
+        nearest = np.where(np.abs(k[lo] - filled) <= np.abs(k[hi] - filled), k[lo], k[hi])
+        dist = np.abs(nearest - filled)
+        assigned = finite & (dist <= self.snap_tolerance)
+        status = np.full(a.shape, np.nan, dtype=np.float32)
+        status[finite] = STATUS_UNASSIGNED
+        status[assigned & (dist > 0)] = STATUS_SNAPPED
+        status[assigned & (dist == 0)] = STATUS_EXACT
+        return np.where(assigned, nearest, np.nan).astype(np.float32), status
 
     def classify(self, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Return ``(valid, green, tree)`` boolean arrays (``tree`` None when the scheme has none)."""
+        """Return ``(valid, green, tree)`` boolean arrays (``tree`` None when the scheme has none).
+
+        Values are first snapped to the class codes (:meth:`snap`); values within tolerance of
+        no code are not valid.
+        """
         a = np.asarray(classes)
+        if self.known is not None or np.issubdtype(a.dtype, np.floating):
+            a = self.snap(a)[0]
         valid = np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else np.ones(a.shape, bool)
         valid &= ~np.isin(a, list(self.invalid))
-        if self.known is not None:
-            valid &= np.isin(a, list(self.known))
         green = valid & np.isin(a, list(self.green))
         tree = valid & np.isin(a, list(self.tree)) if self.tree is not None else None
         return valid, green, tree
-
-
-SCL_SCHEME = LandCoverScheme(
-    "scl", green=frozenset({SCL_VEGETATION}), tree=None, invalid=SCL_INVALID_CLASSES, known=frozenset(range(12))
-)
-WORLDCOVER_SCHEME = LandCoverScheme(
-    "worldcover", green=frozenset({10, 20, 30, 90, 95}), tree=frozenset({10}), invalid=frozenset({0}),
-    known=frozenset({0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100}),
-)
 
 
 def _int_classes(values: Any, where: str) -> frozenset[int]:
@@ -876,24 +980,102 @@ def _int_classes(values: Any, where: str) -> frozenset[int]:
         raise ProfileError(f"{where}: expected a list of integer class values, got {values!r}") from exc
 
 
+_CLASS_KEYS = frozenset({"name", "green", "tree", "nodata"})
+_SCHEME_KEYS = frozenset({"name", "classes", "tree", "nodata", "snap_tolerance"})
+_SCHEME_ALIASES = {"sentinel2_scl": "scl", "esa_worldcover": "worldcover"}
+
+
+def _scheme_from_toml(path: Path) -> LandCoverScheme:
+    """Read a land-cover class file.
+
+    ``[classes]`` maps codes to true/false (green) or to a table of ``name``, ``green``, ``tree``,
+    ``nodata``; top-level keys are ``name``, ``nodata``, ``tree`` and ``snap_tolerance``.
+    """
+    from .profiles import check_keys, read_toml
+
+    where = f"land-cover classes {path.name}"
+    data = read_toml(path)
+    check_keys(data, _SCHEME_KEYS, where=where, required={"classes"})
+    classes = data["classes"]
+    if not isinstance(classes, dict) or not classes:
+        raise ProfileError(f"{where}: [classes] must map class numbers to true (green), false, or a table")
+    green, tree, nodata, names = set(), set(), set(), []
+    for key, spec in classes.items():
+        (code,) = _int_classes([key], f"{where} [classes]")
+        if isinstance(spec, bool):
+            spec = {"green": spec}
+        if not isinstance(spec, dict):
+            raise ProfileError(f"{where}: class {key} must be true/false or a table of {sorted(_CLASS_KEYS)}")
+        check_keys(spec, _CLASS_KEYS, where=f"{where} class {key}")
+        for flag, into in (("green", green), ("tree", tree), ("nodata", nodata)):
+            if not isinstance(spec.get(flag, False), bool):
+                raise ProfileError(f"{where}: class {key} {flag} must be true or false, got {spec[flag]!r}")
+            if spec.get(flag, False):
+                into.add(code)
+        if "name" in spec:
+            names.append((code, str(spec["name"])))
+    tree_set = None
+    if "tree" in data or tree:
+        tree_set = frozenset(tree) | _int_classes(data.get("tree", []), f"{where} tree")
+    invalid = frozenset(nodata) | _int_classes(data.get("nodata", []), f"{where} nodata")
+    known = frozenset(int(k) for k in classes) | invalid | (tree_set or frozenset())
+    return LandCoverScheme(
+        str(data.get("name", path.stem)), green=frozenset(green), tree=tree_set, invalid=invalid, known=known,
+        names=tuple(sorted(names)), snap_tolerance=data.get("snap_tolerance", 0.0),
+    )
+
+
+def _bundled_schemes() -> list[str]:
+    from .profiles import list_profiles
+
+    return list_profiles("landcover")
+
+
+def _bundled_scheme(name: str) -> LandCoverScheme:
+    from .profiles import PROFILE_DIR
+
+    key = _SCHEME_ALIASES.get(name.lower(), name.lower())
+    if key not in _BUNDLED:
+        path = PROFILE_DIR / "landcover" / f"{key}.toml"
+        if not path.is_file():
+            raise InputError(
+                f"landcover kind must be one of {_bundled_schemes()}, a dict or a .toml class file; got {name!r}"
+            )
+        _BUNDLED[key] = _scheme_from_toml(path)
+    return _BUNDLED[key]
+
+
+_BUNDLED: dict[str, LandCoverScheme] = {}
+SCL_SCHEME = _bundled_scheme("scl")
+#: Sentinel-2 SCL classes dropped as no data, saturated, cloud shadow, cloud or cirrus (the masked
+#: classes of ``profiles/landcover/scl.toml``: 0, 1, 3, 8, 9, 10); also the cloud mask under NDVI.
+SCL_INVALID_CLASSES = SCL_SCHEME.invalid
+WORLDCOVER_SCHEME = _bundled_scheme("worldcover")
+RBI_SCHEME = _bundled_scheme("rbi")
+
+
 def landcover_scheme(kind: str | os.PathLike[str] | Mapping[Any, Any] | LandCoverScheme) -> LandCoverScheme:
     """Return the class scheme of a land-cover raster.
 
     Parameters
     ----------
     kind : str, path, dict or LandCoverScheme
-        ``"scl"`` (Sentinel-2 SCL, class 4 vegetation), ``"worldcover"`` (ESA
-        WorldCover: 10 tree, 20 shrub, 30 grass, 90 wetland, 95 mangrove are green,
-        10 is tree, 0 no data), a dict ``{class: True/False}`` (True = green), or the
-        path of a small TOML file::
+        A bundled scheme (``profiles/landcover/<name>.toml``): ``"scl"`` (Sentinel-2 SCL,
+        class 4 vegetation), ``"worldcover"`` (ESA WorldCover: 10 tree, 20 shrub, 30 grass,
+        90 wetland, 95 mangrove are green, 10 is tree, 0 no data; snap tolerance 2),
+        ``"rbi"`` (a rasterised RBI land-cover map, codes 10-110); a dict
+        ``{class: True/False}`` (True = green; classes named ``class_<code>``); or the path
+        of a small TOML file::
 
             name = "my classes"
-            nodata = [0]
-            tree = [1]
+            snap_tolerance = 2          # optional, default 0 (no snapping)
+            nodata = [0]                # optional: masked codes
+            tree = [1]                  # optional
             [classes]
-            1 = true
-            2 = true
-            3 = false
+            1 = true                    # green, named class_1
+            2 = { name = "kebun", green = true }
+            3 = { name = "permukiman" } # not green
+            0 = { name = "no_data", nodata = true }
 
     Examples
     --------
@@ -901,38 +1083,25 @@ def landcover_scheme(kind: str | os.PathLike[str] | Mapping[Any, Any] | LandCove
     [10, 20, 30, 90, 95]
     >>> landcover_scheme({1: True, 2: False}).green
     frozenset({1})
+    >>> landcover_scheme("worldcover").class_name(50)
+    'built_up'
     """
     if isinstance(kind, LandCoverScheme):
         return kind
     if isinstance(kind, Mapping):
         try:
             green = frozenset(int(k) for k, v in kind.items() if bool(v))
+            known = frozenset(int(k) for k in kind)
         except (TypeError, ValueError) as exc:
             raise InputError(f"a land-cover mapping needs integer class keys, got {list(kind)}") from exc
-        return LandCoverScheme("custom", green=green, known=frozenset(int(k) for k in kind))
+        return LandCoverScheme("custom", green=green, known=known)
+    if not isinstance(kind, (str, os.PathLike)):
+        raise InputError(f"landcover kind must be a name, a .toml path, a dict or a LandCoverScheme, "
+                         f"got {type(kind).__name__}")
     s = os.fspath(kind)
-    if s.lower() in ("scl", "sentinel2_scl"):
-        return SCL_SCHEME
-    if s.lower() in ("worldcover", "esa_worldcover"):
-        return WORLDCOVER_SCHEME
-    if not s.lower().endswith(".toml"):
-        raise InputError(f"landcover kind must be 'scl', 'worldcover', a dict or a .toml file; got {s!r}")
-    from .profiles import check_keys, read_toml
-
-    data = read_toml(s)
-    check_keys(data, {"name", "classes", "tree", "nodata"}, where=f"land-cover classes {Path(s).name}",
-               required={"classes"})
-    classes = data["classes"]
-    if not isinstance(classes, dict) or not all(isinstance(v, bool) for v in classes.values()):
-        raise ProfileError(f"{Path(s).name}: [classes] must map class numbers to true (green) or false")
-    green = _int_classes([k for k, v in classes.items() if v], f"{Path(s).name} [classes]")
-    _int_classes(classes.keys(), f"{Path(s).name} [classes]")
-    tree = _int_classes(data["tree"], f"{Path(s).name} tree") if "tree" in data else None
-    invalid = _int_classes(data.get("nodata", []), f"{Path(s).name} nodata")
-    known = _int_classes(classes.keys(), f"{Path(s).name} [classes]") | invalid | (tree or frozenset())
-    return LandCoverScheme(
-        str(data.get("name", Path(s).stem)), green=green, tree=tree, invalid=invalid, known=known
-    )
+    if s.lower().endswith(".toml"):
+        return _scheme_from_toml(Path(s))
+    return _bundled_scheme(s)
 
 
 # --------------------------------------------------------------------------- Sentinel-2 folders

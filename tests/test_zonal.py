@@ -68,7 +68,10 @@ def test_ndvi_zones_by_hand(files):
     src = RasterSources(red=files["red"], nir=files["nir"], scl=files["scl"])
     t = zonal.raster_indicators(_zones(), src)
     assert list(t.index) == ["A", "B", "C"] and t.index.name == "zone_id"
-    assert list(t.columns) == zonal.RASTER_COLUMNS
+    assert list(t.columns[: len(zonal.RASTER_COLUMNS)]) == zonal.RASTER_COLUMNS
+    pct, ha = zonal.class_columns("scl")  # the SCL (cloud mask here) also gives its class shares
+    assert list(t.columns[len(zonal.RASTER_COLUMNS):]) == pct + ha + zonal.LANDCOVER_COLUMNS
+    assert list(zonal.raster_indicators(_zones(), src, classes=False).columns) == zonal.RASTER_COLUMNS
     # A: weights 1,1,1,1 (NDVI 0.5) and 0.5,0.5 (NDVI 0.8): (4*0.5 + 1*0.8) / 5 = 0.56
     #    green (>= 0.3): 5/5 = 100 %; tree (>= 0.6): 1/5 = 20 %; all valid
     assert t.loc["A", "ndvi_mean"] == pytest.approx(0.56, abs=1e-6)
